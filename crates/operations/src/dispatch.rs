@@ -1,0 +1,179 @@
+//! The pipeline every call goes through, whatever the operation.
+//!
+//! ```text
+//! find op ─▶ validate input (model) ─▶ authorize ─▶ run handler ─▶ capture record ─▶ commit
+//! ```
+//!
+//! A write runs inside the store's group-commit transaction: the handler's changes and the
+//! record are written by the same job, and the handler's changes are rolled back (its savepoint)
+//! if it fails, while its failure record is still written. A read runs on a reader and then
+//! commits its record. Either way the answer is returned only after the record is durable.
+
+use std::sync::Arc;
+
+use billtrail_audit::{capture, CallInfo, Origin, Outcome, Resource};
+use billtrail_auth::principal::Principal;
+use billtrail_protocol::ApiError;
+use billtrail_store::NewEvent;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::authorize::authorize;
+use crate::context::ReadOnly;
+use crate::{find, Context, Env, OpSpec, Service};
+
+/// A decoded, authenticated request.
+#[derive(Debug)]
+pub struct Request {
+    pub service: Service,
+    pub operation: String,
+    /// The body as a JSON object, or why it could not be read.
+    pub input: Result<Map<String, Value>, ApiError>,
+    /// The region of the SigV4 credential scope.
+    pub signed_region: String,
+    pub request_id: String,
+}
+
+/// Everything needed to write the record of a call, whatever its outcome.
+struct Audit {
+    principal: Principal,
+    origin: Origin,
+    op: &'static OpSpec,
+    region: String,
+    request_id: String,
+    params: Option<Value>,
+}
+
+impl Audit {
+    fn event(&self, outcome: &Result<Value, ApiError>, resources: Vec<Resource>) -> NewEvent {
+        let call = CallInfo {
+            event_source: self.op.service.event_source(),
+            event_name: self.op.name,
+            region: &self.region,
+            read_only: self.op.read_only,
+            request_id: &self.request_id,
+            recipient_account_id: &self.principal.account_id,
+        };
+        let outcome = match outcome {
+            Ok(v) => Outcome::Success {
+                response: Some(v.clone()).filter(|v| v.as_object().is_some_and(|m| !m.is_empty())),
+            },
+            Err(e) => Outcome::Failure {
+                code: &e.code,
+                message: &e.message,
+            },
+        };
+        capture(
+            &self.principal,
+            &self.origin,
+            &call,
+            self.params.clone(),
+            outcome,
+            resources,
+            OffsetDateTime::now_utc(),
+        )
+    }
+}
+
+fn store_failed(e: billtrail_store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "could not commit a call");
+    ApiError::internal()
+}
+
+/// Runs one call end to end and returns its answer once its record is durable.
+pub async fn dispatch(
+    env: Arc<Env>,
+    principal: Principal,
+    origin: Origin,
+    req: Request,
+) -> Result<Value, ApiError> {
+    let Some(op) = find(req.service, &req.operation) else {
+        // No such event exists, so there is nothing to record (CloudTrail records none either).
+        return Err(ApiError::unknown_operation(format!(
+            "Operation {} is not supported by this service.",
+            req.operation
+        )));
+    };
+    let model = req.service.model();
+    let region = req.service.recording_region(&req.signed_region);
+    let (params, checked) = match req.input {
+        Err(e) => (None, Err(e)),
+        Ok(input) => {
+            let params = req.service.request_parameters(op.name, &input);
+            let params = model.redact(op.name, false, &params);
+            let checked = model.validate_input(op.name, &input).map(|()| input);
+            (Some(params), checked)
+        }
+    };
+    let checked = checked.and_then(|input| authorize(&principal, op).map(|()| input));
+    let audit = Audit {
+        principal,
+        origin,
+        op,
+        region,
+        request_id: req.request_id,
+        params,
+    };
+    match checked {
+        Err(e) => {
+            let outcome = Err(e);
+            let event = audit.event(&outcome, Vec::new());
+            env.store
+                .transact(move |txn| txn.append(&event))
+                .await
+                .map_err(store_failed)?;
+            outcome
+        }
+        Ok(input) if op.read_only => run_read(env, audit, input).await,
+        Ok(input) => run_write(env, audit, input).await,
+    }
+}
+
+async fn run_read(
+    env: Arc<Env>,
+    audit: Audit,
+    input: Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let env2 = env.clone();
+    let (outcome, audit, resources) = tokio::task::spawn_blocking(move || {
+        let mut state = ReadOnly(env2.store.read().as_ref());
+        let mut cx = Context::new(&env2, &audit.principal, &audit.region, &mut state);
+        let outcome = (audit.op.handler)(&mut cx, input);
+        let resources = cx.take_resources();
+        (outcome, audit, resources)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "a read handler panicked");
+        ApiError::internal()
+    })?;
+    let event = audit.event(&outcome, resources);
+    env.store
+        .transact(move |txn| txn.append(&event))
+        .await
+        .map_err(store_failed)?;
+    outcome
+}
+
+async fn run_write(
+    env: Arc<Env>,
+    audit: Audit,
+    input: Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let env2 = env.clone();
+    env.store
+        .transact(move |txn| {
+            let mut resources = Vec::new();
+            let outcome = txn.atomic(|t| {
+                let mut cx = Context::new(&env2, &audit.principal, &audit.region, t);
+                let out = (audit.op.handler)(&mut cx, input);
+                resources = cx.take_resources();
+                out
+            })?;
+            let outcome = outcome.map(|v| audit.op.service.model().redact(audit.op.name, true, &v));
+            txn.append(&audit.event(&outcome, resources))?;
+            Ok(outcome)
+        })
+        .await
+        .map_err(store_failed)?
+}

@@ -1,0 +1,287 @@
+//! Configuration: a TOML file, then `BILLTRAIL_<SECTION>_<KEY>` environment overrides, then
+//! validation into the typed [`Config`].
+//!
+//! Every key, with its default:
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:4590"       # also --listen / BILLTRAIL_LISTEN
+//! tls_cert = ""                   # PEM certificate chain; with tls_key, serve HTTPS
+//! tls_key = ""                    # PEM private key
+//! max_body_bytes = 1048576        # larger request bodies get 413
+//! public_url = ""                 # the endpoint written into the AWS CLI profile; default: from listen
+//!
+//! [events]
+//! retention = "90d"               # event history keeps events this long
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config: {0}")]
+    Parse(String),
+    #[error("config: {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// The file's shape, before validation. Every field has a default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    pub server: RawServer,
+    pub events: RawEvents,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: String,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub max_body_bytes: u64,
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawEvents {
+    pub retention: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:4590".into(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            max_body_bytes: 1024 * 1024,
+            public_url: String::new(),
+        }
+    }
+}
+
+impl Default for RawEvents {
+    fn default() -> Self {
+        RawEvents {
+            retention: "90d".into(),
+        }
+    }
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    pub max_body_bytes: usize,
+    /// The URL clients use to reach the server.
+    pub public_url: String,
+    pub retention: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl RawConfig {
+    /// Reads `path` (if any), then applies environment overrides from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut doc: toml::Table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Read(p.to_path_buf(), e))?;
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut doc, env)?;
+        toml::Value::Table(doc)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))
+    }
+
+    pub fn validate(self, data_dir: PathBuf) -> Result<Config, ConfigError> {
+        let s = self.server;
+        let listen: SocketAddr = s.listen.parse().map_err(|e| ConfigError::Invalid {
+            key: "server.listen",
+            message: format!("{:?}: {e}", s.listen),
+        })?;
+        let tls = match (s.tls_cert.is_empty(), s.tls_key.is_empty()) {
+            (true, true) => None,
+            (false, false) => Some(TlsFiles {
+                cert: s.tls_cert.into(),
+                key: s.tls_key.into(),
+            }),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_cert",
+                    message: "tls_cert and tls_key go together".into(),
+                })
+            }
+        };
+        let max_body_bytes = usize::try_from(s.max_body_bytes)
+            .ok()
+            .filter(|n| *n >= 1024)
+            .ok_or_else(|| ConfigError::Invalid {
+                key: "server.max_body_bytes",
+                message: "must be at least 1024".into(),
+            })?;
+        let public_url = if s.public_url.is_empty() {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let host = if listen.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else if listen.is_ipv6() {
+                format!("[{}]", listen.ip())
+            } else {
+                listen.ip().to_string()
+            };
+            format!("{scheme}://{host}:{}", listen.port())
+        } else {
+            s.public_url.trim_end_matches('/').to_string()
+        };
+        let retention = humantime::parse_duration(&self.events.retention).map_err(|e| {
+            ConfigError::Invalid {
+                key: "events.retention",
+                message: e.to_string(),
+            }
+        })?;
+        Ok(Config {
+            data_dir,
+            listen,
+            tls,
+            max_body_bytes,
+            public_url,
+            retention,
+        })
+    }
+}
+
+/// Sets `section.key` from `BILLTRAIL_<SECTION>_<KEY>` for every key the defaults know. The value
+/// is read as TOML when it parses as the key's type (numbers, booleans), else as a string.
+fn apply_env(
+    doc: &mut toml::Table,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let defaults = toml::Value::try_from(RawConfig::default())
+        .map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let toml::Value::Table(sections) = defaults else {
+        return Ok(());
+    };
+    let env: Vec<(String, String)> = env.collect();
+    for (section, keys) in sections {
+        let toml::Value::Table(keys) = keys else {
+            continue;
+        };
+        for (key, default) in keys {
+            let name = format!(
+                "BILLTRAIL_{}_{}",
+                section.to_uppercase(),
+                key.to_uppercase()
+            );
+            let Some((_, raw)) = env.iter().find(|(k, _)| *k == name) else {
+                continue;
+            };
+            let value =
+                match default {
+                    toml::Value::Integer(_) => raw
+                        .parse::<i64>()
+                        .map(toml::Value::Integer)
+                        .map_err(|e| ConfigError::Invalid {
+                            key: "environment",
+                            message: format!("{name}: {e}"),
+                        })?,
+                    toml::Value::Boolean(_) => raw
+                        .parse::<bool>()
+                        .map(toml::Value::Boolean)
+                        .map_err(|e| ConfigError::Invalid {
+                            key: "environment",
+                            message: format!("{name}: {e}"),
+                        })?,
+                    _ => toml::Value::String(raw.clone()),
+                };
+            let table = doc
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = table {
+                t.insert(key.clone(), value);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let c = RawConfig::load(None, std::iter::empty())
+            .expect("load")
+            .validate("d".into())
+            .expect("valid");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:4590");
+        assert_eq!(c.public_url, "http://127.0.0.1:4590");
+        assert_eq!(c.retention, Duration::from_secs(90 * 86400));
+        assert!(c.tls.is_none());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[server]\nlisten = \"127.0.0.1:1\"\nmax_body_bytes = 4096\n",
+        )
+        .expect("write");
+        let env = vec![
+            (
+                "BILLTRAIL_SERVER_LISTEN".to_string(),
+                "0.0.0.0:9000".to_string(),
+            ),
+            (
+                "BILLTRAIL_SERVER_MAX_BODY_BYTES".to_string(),
+                "2048".to_string(),
+            ),
+        ];
+        let c = RawConfig::load(Some(&p), env.into_iter())
+            .expect("load")
+            .validate("d".into())
+            .expect("valid");
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.max_body_bytes, 2048);
+        assert_eq!(c.public_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let env = vec![(
+            "BILLTRAIL_SERVER_MAX_BODY_BYTES".to_string(),
+            "lots".to_string(),
+        )];
+        let e = RawConfig::load(None, env.into_iter()).expect_err("refused");
+        assert!(e.to_string().contains("BILLTRAIL_SERVER_MAX_BODY_BYTES"));
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[server]\nlisen = \"x\"\n").expect("write");
+        assert!(
+            RawConfig::load(Some(&p), std::iter::empty()).is_err(),
+            "unknown keys are refused"
+        );
+    }
+}

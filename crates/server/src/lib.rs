@@ -1,0 +1,141 @@
+//! The composition root: configuration, first-start bootstrap, the router, the listener and the
+//! background workers, wired together into one process.
+//!
+//! This is the only crate that sees every other one. It owns the HTTP surface ([`app`]) and
+//! authentication ([`authn`]); the rest it delegates: decoding to `billtrail-protocol`, what calls
+//! do to `billtrail-operations`, records to `billtrail-audit`, persistence to `billtrail-store`.
+
+pub mod app;
+pub mod authn;
+pub mod bootstrap;
+pub mod config;
+mod listener;
+mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use billtrail_operations::Env;
+use billtrail_store::Store;
+use tokio::net::TcpListener;
+
+pub use app::{app, AppState, ConnInfo};
+pub use config::{Config, RawConfig};
+pub use metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] billtrail_store::StoreError),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// A server that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub env: Arc<Env>,
+    /// Present on the first start only.
+    pub created: Option<bootstrap::Created>,
+    pub installation: bootstrap::Installation,
+    serve: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Serves until the listener stops (it does not, short of a panic).
+    pub async fn wait(self) {
+        let _ = self.serve.await;
+    }
+
+    /// Stops accepting and stops the workers. Every answered call is already durable.
+    pub fn stop(self) {
+        self.serve.abort();
+        for w in self.workers {
+            w.abort();
+        }
+    }
+}
+
+/// Opens the store, bootstraps on the first start, binds the listener and starts the workers.
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    let data_dir = &config.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| ServerError::Io(data_dir.display().to_string(), e))?;
+    let store = Store::open_sqlite(&data_dir.join("store"))?;
+    let keys = bootstrap::load_keys(data_dir)?;
+    let root_password = std::env::var("BILLTRAIL_ROOT_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let (installation, created) =
+        bootstrap::bootstrap(&store, &keys, data_dir, root_password).await?;
+    let env = Arc::new(Env {
+        store,
+        token_key: keys.token_key,
+        vault: keys.vault,
+    });
+    let tls = config
+        .tls
+        .as_ref()
+        .map(listener::tls_acceptor)
+        .transpose()?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServerError::Io(format!("listening on {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::Io("local address".into(), e))?;
+    let public_url = if addr.port() != config.listen.port() {
+        // An ephemeral port (":0") is only known now.
+        config.public_url.replace(
+            &format!(":{}", config.listen.port()),
+            &format!(":{}", addr.port()),
+        )
+    } else {
+        config.public_url.clone()
+    };
+    bootstrap::write_cli_files(
+        data_dir,
+        &public_url,
+        config.tls.as_ref().map(|t| t.cert.as_path()),
+    )?;
+    let state = Arc::new(AppState {
+        env: env.clone(),
+        metrics: Metrics::new(),
+        max_body_bytes: config.max_body_bytes,
+    });
+    let serve = tokio::spawn(listener::serve(listener, app(state), tls));
+    let workers = vec![tokio::spawn(retention_worker(
+        env.clone(),
+        config.retention,
+    ))];
+    Ok(Running {
+        addr,
+        env,
+        created,
+        installation,
+        serve,
+        workers,
+    })
+}
+
+/// Deletes events older than the retention period, hourly.
+async fn retention_worker(env: Arc<Env>, retention: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = time::OffsetDateTime::now_utc().unix_timestamp() - retention.as_secs() as i64;
+        match env.store.transact(move |t| t.prune_before(cutoff)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned events past retention"),
+            Err(e) => tracing::error!(error = %e, "retention pruning failed"),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `/metrics`: request counts and latencies, in the Prometheus text format.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: String,
+    operation: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<CallLabels, Counter>,
+    latency: Family<ServiceLabels, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("billtrail");
+        let requests = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "API requests by service, operation and result code",
+            requests.clone(),
+        );
+        let latency = Family::<ServiceLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        registry.register(
+            "request_duration_seconds",
+            "API request latency, from body received to response ready",
+            latency.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+        }
+    }
+
+    pub fn observe(&self, service: &str, operation: &str, code: &str, started: Instant) {
+        self.requests
+            .get_or_create(&CallLabels {
+                service: service.to_string(),
+                operation: operation.to_string(),
+                code: code.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&ServiceLabels {
+                service: service.to_string(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.registry.lock() {
+            if let Err(e) = encode(&mut out, &registry) {
+                tracing::error!(error = %e, "metrics encoding failed");
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,388 @@
+//! The embedded default backend: one SQLite database file in WAL mode.
+//!
+//! Durability: `synchronous = FULL` in WAL mode syncs the log on every commit, so a commit that
+//! returned survives a crash or power loss. Readers use their own connections (WAL lets them run
+//! beside the writer) from a small pool.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql};
+
+use crate::{
+    EventFilter, EventQuery, Key, NewEvent, ReadSide, Result, StoreError, StoredEvent, WriteConn,
+};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS state (
+    account TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    id      TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (account, kind, id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS events (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id    TEXT NOT NULL,
+    region        TEXT NOT NULL,
+    event_time    INTEGER NOT NULL,
+    event_id      TEXT NOT NULL,
+    event_name    TEXT NOT NULL,
+    event_source  TEXT NOT NULL,
+    read_only     INTEGER NOT NULL,
+    username      TEXT,
+    access_key_id TEXT,
+    management    INTEGER NOT NULL,
+    resources     TEXT NOT NULL,
+    record        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time   ON events (account_id, region, event_time, seq);
+CREATE INDEX IF NOT EXISTS events_name   ON events (account_id, region, event_name, event_time, seq);
+CREATE INDEX IF NOT EXISTS events_source ON events (account_id, region, event_source, event_time, seq);
+CREATE INDEX IF NOT EXISTS events_user   ON events (account_id, region, username, event_time, seq);
+CREATE INDEX IF NOT EXISTS events_key    ON events (account_id, region, access_key_id, event_time, seq);
+CREATE INDEX IF NOT EXISTS events_ro     ON events (account_id, region, read_only, event_time, seq);
+CREATE INDEX IF NOT EXISTS events_id     ON events (event_id);
+
+CREATE TABLE IF NOT EXISTS event_resources (
+    seq           INTEGER NOT NULL,
+    account_id    TEXT NOT NULL,
+    region        TEXT NOT NULL,
+    event_time    INTEGER NOT NULL,
+    resource_type TEXT,
+    resource_name TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resources_type ON event_resources (account_id, region, resource_type, event_time, seq);
+CREATE INDEX IF NOT EXISTS resources_name ON event_resources (account_id, region, resource_name, event_time, seq);
+CREATE INDEX IF NOT EXISTS resources_seq  ON event_resources (seq);
+"#;
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+const READERS: usize = 4;
+
+/// Opens the database at `dir/billtrail.db`, creating it and its schema if needed.
+pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
+    let path = dir.join("billtrail.db");
+    let conn = Connection::open(&path).map_err(db)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -65536;",
+    )
+    .map_err(db)?;
+    conn.execute_batch(SCHEMA).map_err(db)?;
+    let mut readers = Vec::with_capacity(READERS);
+    for _ in 0..READERS {
+        let r = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(db)?;
+        r.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;")
+            .map_err(db)?;
+        readers.push(r);
+    }
+    Ok((
+        SqliteWriter { conn },
+        SqliteReader {
+            pool: Mutex::new(readers),
+            path,
+        },
+    ))
+}
+
+pub struct SqliteWriter {
+    conn: Connection,
+}
+
+impl WriteConn for SqliteWriter {
+    fn begin(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)
+    }
+    fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(db)
+    }
+    fn rollback(&mut self) -> Result<()> {
+        self.conn.execute_batch("ROLLBACK").map_err(db)
+    }
+    fn savepoint(&mut self, name: &str) -> Result<()> {
+        self.conn
+            .execute_batch(&format!("SAVEPOINT {name}"))
+            .map_err(db)
+    }
+    fn rollback_to(&mut self, name: &str) -> Result<()> {
+        self.conn
+            .execute_batch(&format!("ROLLBACK TO {name}"))
+            .map_err(db)
+    }
+    fn release(&mut self, name: &str) -> Result<()> {
+        self.conn
+            .execute_batch(&format!("RELEASE {name}"))
+            .map_err(db)
+    }
+
+    fn get(&mut self, account: &str, kind: &str, id: &str) -> Result<Option<String>> {
+        get(&self.conn, account, kind, id)
+    }
+    fn put(&mut self, account: &str, kind: &str, id: &str, value: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT INTO state (account, kind, id, value) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account, kind, id) DO UPDATE SET value = excluded.value")
+            .and_then(|mut s| s.execute(params![account, kind, id, value]))
+            .map(|_| ())
+            .map_err(db)
+    }
+    fn delete(&mut self, account: &str, kind: &str, id: &str) -> Result<bool> {
+        self.conn
+            .prepare_cached("DELETE FROM state WHERE account = ?1 AND kind = ?2 AND id = ?3")
+            .and_then(|mut s| s.execute(params![account, kind, id]))
+            .map(|n| n > 0)
+            .map_err(db)
+    }
+    fn scan(&mut self, account: &str, kind: &str) -> Result<Vec<(String, String)>> {
+        scan(&self.conn, account, kind)
+    }
+    fn append(&mut self, e: &NewEvent) -> Result<u64> {
+        let resources =
+            serde_json::to_string(&e.resources).map_err(|e| StoreError::Database(e.to_string()))?;
+        let mut ins = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO events (account_id, region, event_time, event_id, event_name, event_source, read_only, username, access_key_id, management, resources, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .map_err(db)?;
+        ins.execute(params![
+            e.account_id,
+            e.region,
+            e.event_time,
+            e.event_id,
+            e.event_name,
+            e.event_source,
+            e.read_only,
+            e.username,
+            e.access_key_id,
+            e.management,
+            resources,
+            e.record
+        ])
+        .map_err(db)?;
+        let seq = self.conn.last_insert_rowid();
+        if !e.resources.is_empty() {
+            let mut res = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO event_resources (seq, account_id, region, event_time, resource_type, resource_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for (ty, name) in &e.resources {
+                res.execute(params![seq, e.account_id, e.region, e.event_time, ty, name])
+                    .map_err(db)?;
+            }
+        }
+        u64::try_from(seq).map_err(|_| StoreError::Database(format!("negative sequence {seq}")))
+    }
+    fn prune_before(&mut self, cutoff: i64) -> Result<u64> {
+        self.conn
+            .execute(
+                "DELETE FROM event_resources WHERE event_time < ?1",
+                params![cutoff],
+            )
+            .map_err(db)?;
+        self.conn
+            .execute("DELETE FROM events WHERE event_time < ?1", params![cutoff])
+            .map(|n| n as u64)
+            .map_err(db)
+    }
+}
+
+fn get(conn: &Connection, account: &str, kind: &str, id: &str) -> Result<Option<String>> {
+    conn.prepare_cached("SELECT value FROM state WHERE account = ?1 AND kind = ?2 AND id = ?3")
+        .and_then(|mut s| {
+            s.query_row(params![account, kind, id], |r| r.get(0))
+                .optional()
+        })
+        .map_err(db)
+}
+
+fn scan(conn: &Connection, account: &str, kind: &str) -> Result<Vec<(String, String)>> {
+    let mut s = conn
+        .prepare_cached("SELECT id, value FROM state WHERE account = ?1 AND kind = ?2 ORDER BY id")
+        .map_err(db)?;
+    let rows = s
+        .query_map(params![account, kind], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db)?;
+    rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db)
+}
+
+pub struct SqliteReader {
+    pool: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+impl SqliteReader {
+    /// Borrows a pooled connection (or opens one more when all are busy) for `f`.
+    fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let pooled = self
+            .pool
+            .lock()
+            .map_err(|_| StoreError::Database("reader pool poisoned".into()))?
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(db)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < READERS * 4 {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+}
+
+const EVENT_COLUMNS: &str = "e.seq, e.account_id, e.region, e.event_time, e.event_id, e.event_name, e.event_source, e.read_only, e.username, e.access_key_id, e.management, e.resources, e.record";
+
+fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let seq: i64 = r.get(0)?;
+    let resources: String = r.get(11)?;
+    Ok(StoredEvent {
+        seq: seq as u64,
+        event: NewEvent {
+            account_id: r.get(1)?,
+            region: r.get(2)?,
+            event_time: r.get(3)?,
+            event_id: r.get(4)?,
+            event_name: r.get(5)?,
+            event_source: r.get(6)?,
+            read_only: r.get(7)?,
+            username: r.get(8)?,
+            access_key_id: r.get(9)?,
+            management: r.get(10)?,
+            resources: serde_json::from_str(&resources).unwrap_or_default(),
+            record: r.get(12)?,
+        },
+    })
+}
+
+impl ReadSide for SqliteReader {
+    fn get(&self, key: &Key<'_>) -> Result<Option<String>> {
+        self.with(|c| get(c, key.account, key.kind, key.id))
+    }
+
+    fn scan(&self, account: &str, kind: &str) -> Result<Vec<(String, String)>> {
+        self.with(|c| scan(c, account, kind))
+    }
+
+    fn lookup(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+        let mut sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.account_id = ? AND e.region = ?");
+        let mut args: Vec<Box<dyn ToSql>> =
+            vec![Box::new(q.account_id.clone()), Box::new(q.region.clone())];
+        for f in &q.filters {
+            match f {
+                EventFilter::EventId(v) => {
+                    sql.push_str(" AND e.event_id = ?");
+                    args.push(Box::new(v.clone()));
+                }
+                EventFilter::EventName(v) => {
+                    sql.push_str(" AND e.event_name = ?");
+                    args.push(Box::new(v.clone()));
+                }
+                EventFilter::EventSource(v) => {
+                    sql.push_str(" AND e.event_source = ?");
+                    args.push(Box::new(v.clone()));
+                }
+                EventFilter::ReadOnly(v) => {
+                    sql.push_str(" AND e.read_only = ?");
+                    args.push(Box::new(*v));
+                }
+                EventFilter::Username(v) => {
+                    sql.push_str(" AND e.username = ?");
+                    args.push(Box::new(v.clone()));
+                }
+                EventFilter::AccessKeyId(v) => {
+                    sql.push_str(" AND e.access_key_id = ?");
+                    args.push(Box::new(v.clone()));
+                }
+                EventFilter::ResourceType(v) | EventFilter::ResourceName(v) => {
+                    let column = if matches!(f, EventFilter::ResourceType(_)) {
+                        "resource_type"
+                    } else {
+                        "resource_name"
+                    };
+                    sql.push_str(&format!(
+                        " AND e.seq IN (SELECT r.seq FROM event_resources r WHERE r.account_id = e.account_id AND r.region = e.region AND r.{column} = ?)"
+                    ));
+                    args.push(Box::new(v.clone()));
+                }
+            }
+        }
+        if q.management_only {
+            sql.push_str(" AND e.management = 1");
+        }
+        if let Some(t) = q.start_time {
+            sql.push_str(" AND e.event_time >= ?");
+            args.push(Box::new(t));
+        }
+        if let Some(t) = q.end_time {
+            sql.push_str(" AND e.event_time <= ?");
+            args.push(Box::new(t));
+        }
+        if let Some(c) = q.before {
+            sql.push_str(" AND (e.event_time, e.seq) < (?, ?)");
+            args.push(Box::new(c.event_time));
+            args.push(Box::new(c.seq as i64));
+        }
+        sql.push_str(" ORDER BY e.event_time DESC, e.seq DESC LIMIT ?");
+        args.push(Box::new(q.limit as i64));
+        self.with(|c| {
+            let mut s = c.prepare_cached(&sql).map_err(db)?;
+            let rows = s
+                .query_map(
+                    params_from_iter(args.iter().map(|a| a.as_ref())),
+                    row_to_event,
+                )
+                .map_err(db)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db)
+        })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        self.with(|c| {
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events e WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2"
+                ))
+                .map_err(db)?;
+            let rows = s
+                .query_map(params![after as i64, limit as i64], row_to_event)
+                .map_err(db)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db)
+        })
+    }
+
+    fn last_seq(&self) -> Result<u64> {
+        self.with(|c| {
+            c.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(db)
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! The group-commit writer: one thread, one connection, many jobs per transaction.
+//!
+//! The writer takes the first waiting job, then every job already queued behind it (up to
+//! `max_batch`), runs them all in one transaction (each in a savepoint of its own), commits once,
+//! and only then completes every job. A job whose work failed is rolled back to its savepoint and
+//! does not disturb the others; a failed commit fails the whole batch.
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::{Completion, Work};
+use crate::{Result, StoreError, Txn, WriteConn, WriterOptions};
+
+#[derive(Clone)]
+pub(crate) struct Handle {
+    tx: mpsc::Sender<Work>,
+}
+
+pub(crate) fn spawn(conn: Box<dyn WriteConn>, opts: WriterOptions) -> Handle {
+    let (tx, rx) = mpsc::channel::<Work>(opts.queue.max(1));
+    std::thread::Builder::new()
+        .name("billtrail-store-writer".into())
+        .spawn(move || run(conn, rx, opts.max_batch.max(1)))
+        .expect("spawning the store writer thread");
+    Handle { tx }
+}
+
+impl Handle {
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut Txn<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<Result<T>>();
+        let job: Work = Box::new(move |txn: &mut Txn<'_>| {
+            let out = work(txn);
+            let keep = out.is_ok();
+            let completion: Completion = Box::new(move |committed: Result<()>| {
+                let _ = done_tx.send(committed.and(out));
+            });
+            (completion, keep)
+        });
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        done_rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+fn run(mut conn: Box<dyn WriteConn>, mut rx: mpsc::Receiver<Work>, max_batch: usize) {
+    let mut batch: Vec<Work> = Vec::with_capacity(max_batch);
+    let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = run_batch(conn.as_mut(), &mut batch, &mut completions);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, jobs = completions.len(), "store batch failed");
+        }
+        for done in completions.drain(..) {
+            done(result.clone());
+        }
+    }
+}
+
+fn run_batch(
+    conn: &mut dyn WriteConn,
+    batch: &mut Vec<Work>,
+    completions: &mut Vec<Completion>,
+) -> Result<()> {
+    if let Err(e) = conn.begin() {
+        // Nothing ran: every job fails with the error.
+        for job in batch.drain(..) {
+            completions.push(fail_job(job, &e));
+        }
+        return Err(e);
+    }
+    let mut outcome: Result<()> = Ok(());
+    for job in batch.drain(..) {
+        if outcome.is_err() {
+            completions.push(fail_job_without_running(job));
+            continue;
+        }
+        if let Err(e) = conn.savepoint("job") {
+            outcome = Err(e);
+            completions.push(fail_job_without_running(job));
+            continue;
+        }
+        let mut txn = Txn::new(conn);
+        let (done, keep) = job(&mut txn);
+        let discard = !keep || txn.poisoned();
+        let end = if discard {
+            conn.rollback_to("job").and_then(|_| conn.release("job"))
+        } else {
+            conn.release("job")
+        };
+        if let Err(e) = end {
+            outcome = Err(e);
+        }
+        completions.push(done);
+    }
+    match outcome {
+        Ok(()) => conn.commit(),
+        Err(e) => {
+            let _ = conn.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// A job that cannot run: it still has to be answered, so run it against nothing. We cannot call
+/// the closure without a transaction, so its completion is built from a poisoned run instead.
+fn fail_job_without_running(job: Work) -> Completion {
+    fail_job(job, &StoreError::Poisoned)
+}
+
+fn fail_job(job: Work, _err: &StoreError) -> Completion {
+    // Run the job against a connection that refuses everything: the job's own store calls fail,
+    // and whatever it returns is overridden by the batch error handed to its completion.
+    let mut refusing = Refusing;
+    let mut txn = Txn::new(&mut refusing);
+    job(&mut txn).0
+}
+
+/// A connection that fails every call, for completing jobs of a batch that cannot commit.
+struct Refusing;
+
+impl WriteConn for Refusing {
+    fn begin(&mut self) -> Result<()> {
+        Err(StoreError::Poisoned)
+    }
+    fn commit(&mut self) -> Result<()> {
+        Err(StoreError::Poisoned)
+    }
+    fn rollback(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn savepoint(&mut self, _: &str) -> Result<()> {
+        Err(StoreError::Poisoned)
+    }
+    fn rollback_to(&mut self, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn release(&mut self, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn get(&mut self, _: &str, _: &str, _: &str) -> Result<Option<String>> {
+        Err(StoreError::Poisoned)
+    }
+    fn put(&mut self, _: &str, _: &str, _: &str, _: &str) -> Result<()> {
+        Err(StoreError::Poisoned)
+    }
+    fn delete(&mut self, _: &str, _: &str, _: &str) -> Result<bool> {
+        Err(StoreError::Poisoned)
+    }
+    fn scan(&mut self, _: &str, _: &str) -> Result<Vec<(String, String)>> {
+        Err(StoreError::Poisoned)
+    }
+    fn append(&mut self, _: &crate::NewEvent) -> Result<u64> {
+        Err(StoreError::Poisoned)
+    }
+    fn prune_before(&mut self, _: i64) -> Result<u64> {
+        Err(StoreError::Poisoned)
+    }
+}
