@@ -80,17 +80,59 @@ pub enum Outcome<'a> {
     },
 }
 
-/// Builds the record of one call and the row that stores it. `request_parameters` is `None`
-/// when the request could not be read at all.
-pub fn capture(
-    principal: &Principal,
-    origin: &Origin,
-    call: &CallInfo<'_>,
-    request_parameters: Option<Value>,
-    outcome: Outcome<'_>,
-    resources: Vec<Resource>,
-    now: OffsetDateTime,
-) -> NewEvent {
+/// Everything a record says about one call (or one service event).
+#[derive(Debug, Clone)]
+pub struct Capture<'a> {
+    pub principal: &'a Principal,
+    pub origin: &'a Origin,
+    pub call: CallInfo<'a>,
+    /// `None` when the request could not be read at all.
+    pub request_parameters: Option<Value>,
+    pub outcome: Outcome<'a>,
+    pub resources: Vec<Resource>,
+    /// `serviceEventDetails` of an `AwsServiceEvent`.
+    pub service_event_details: Option<Value>,
+    /// Set when the same action is recorded in several accounts.
+    pub shared_event_id: Option<String>,
+    pub now: OffsetDateTime,
+}
+
+impl<'a> Capture<'a> {
+    /// A capture with no resources, details or shared id, at the current time.
+    pub fn new(
+        principal: &'a Principal,
+        origin: &'a Origin,
+        call: CallInfo<'a>,
+        request_parameters: Option<Value>,
+        outcome: Outcome<'a>,
+    ) -> Self {
+        Capture {
+            principal,
+            origin,
+            call,
+            request_parameters,
+            outcome,
+            resources: Vec::new(),
+            service_event_details: None,
+            shared_event_id: None,
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+/// Builds the record of one call and the row that stores it.
+pub fn capture(c: Capture<'_>) -> NewEvent {
+    let Capture {
+        principal,
+        origin,
+        call,
+        request_parameters,
+        outcome,
+        resources,
+        service_event_details,
+        shared_event_id,
+        now,
+    } = c;
     let event_time = now.unix_timestamp();
     let event_id = uuid::Uuid::new_v4().to_string();
     let (error_code, error_message, response_elements) = match outcome {
@@ -118,7 +160,7 @@ pub fn capture(
         error_message,
         request_parameters: request_parameters.map(|p| scrub(&p)).unwrap_or(Value::Null),
         response_elements,
-        request_id: call.request_id.to_string(),
+        request_id: (!call.request_id.is_empty()).then(|| call.request_id.to_string()),
         event_id: event_id.clone(),
         read_only: call.read_only,
         resources: if resources.is_empty() {
@@ -129,6 +171,8 @@ pub fn capture(
         event_type: origin.event_type.as_str(),
         management_event: true,
         recipient_account_id: call.recipient_account_id.to_string(),
+        shared_event_id,
+        service_event_details,
         event_category: "Management",
         tls_details: origin.tls.clone(),
     };
@@ -249,15 +293,16 @@ mod tests {
     fn root_record_has_cloudtrail_shape_and_order() {
         let p = Principal::root("111122223333", Some("AKIAEXAMPLE".into()));
         let at = OffsetDateTime::from_unix_timestamp(1_527_698_644).expect("time");
-        let ev = capture(
+        let o = origin();
+        let mut c = Capture::new(
             &p,
-            &origin(),
-            &call(false),
+            &o,
+            call(false),
             Some(json!({"city": "Seattle", "districtOrCounty": null})),
             Outcome::Success { response: None },
-            vec![],
-            at,
         );
+        c.now = at;
+        let ev = capture(c);
         let r: serde_json::Map<String, Value> = serde_json::from_str(&ev.record).expect("json");
         let keys: Vec<&str> = r.keys().map(|k| k.as_str()).collect();
         assert_eq!(
@@ -300,18 +345,17 @@ mod tests {
     #[test]
     fn failure_carries_error_and_null_response() {
         let p = Principal::root("111122223333", None);
-        let ev = capture(
+        let o = origin();
+        let ev = capture(Capture::new(
             &p,
-            &origin(),
-            &call(false),
+            &o,
+            call(false),
             None,
             Outcome::Failure {
                 code: "ValidationException",
                 message: "bad",
             },
-            vec![],
-            OffsetDateTime::now_utc(),
-        );
+        ));
         let r: Value = serde_json::from_str(&ev.record).expect("json");
         assert_eq!(r["errorCode"], "ValidationException");
         assert_eq!(r["errorMessage"], "bad");
@@ -322,17 +366,16 @@ mod tests {
     #[test]
     fn read_only_calls_record_no_response_and_secrets_are_scrubbed() {
         let p = Principal::root("111122223333", None);
-        let ev = capture(
+        let o = origin();
+        let ev = capture(Capture::new(
             &p,
-            &origin(),
-            &call(true),
+            &o,
+            call(true),
             Some(json!({"nested": [{"Password": "hunter2"}], "newPassword": "x"})),
             Outcome::Success {
                 response: Some(json!({"a": 1})),
             },
-            vec![],
-            OffsetDateTime::now_utc(),
-        );
+        ));
         assert!(!ev.record.contains("hunter2"));
         let r: Value = serde_json::from_str(&ev.record).expect("json");
         assert_eq!(r["requestParameters"]["nested"][0]["Password"], HIDDEN);
@@ -344,15 +387,14 @@ mod tests {
     fn long_user_agent_is_cut_at_one_kilobyte() {
         let mut o = origin();
         o.user_agent = Some("é".repeat(1000));
-        let ev = capture(
-            &Principal::root("111122223333", None),
+        let p = Principal::root("111122223333", None);
+        let ev = capture(Capture::new(
+            &p,
             &o,
-            &call(true),
+            call(true),
             None,
             Outcome::Success { response: None },
-            vec![],
-            OffsetDateTime::now_utc(),
-        );
+        ));
         let r: Value = serde_json::from_str(&ev.record).expect("json");
         let ua = r["userAgent"].as_str().expect("ua");
         assert!(ua.len() <= 1024 && ua.len() >= 1022);

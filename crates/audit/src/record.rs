@@ -22,8 +22,8 @@ pub struct Record {
     pub error_message: Option<String>,
     pub request_parameters: Value,
     pub response_elements: Value,
-    #[serde(rename = "requestID")]
-    pub request_id: String,
+    #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     #[serde(rename = "eventID")]
     pub event_id: String,
     pub read_only: bool,
@@ -32,6 +32,10 @@ pub struct Record {
     pub event_type: &'static str,
     pub management_event: bool,
     pub recipient_account_id: String,
+    #[serde(rename = "sharedEventID", skip_serializing_if = "Option::is_none")]
+    pub shared_event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_event_details: Option<Value>,
     pub event_category: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_details: Option<TlsDetails>,

@@ -96,6 +96,9 @@ pub struct TemporarySession {
     pub expires: i64,
     pub creation_date: String,
     pub mfa_authenticated: bool,
+    /// The session policy, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// The state kind under which access keys are stored, in the global (`""`) account.

@@ -41,6 +41,7 @@
 //!   AWS error code, status and message, and the protocol layer writes them.
 
 pub mod credentials;
+pub mod policy;
 pub mod principal;
 pub mod secret;
 pub mod sigv4;

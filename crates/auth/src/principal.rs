@@ -38,6 +38,10 @@ pub struct Session {
     /// ISO-8601 (`YYYY-MM-DDTHH:MM:SSZ`) time the credentials were issued.
     pub creation_date: String,
     pub mfa_authenticated: bool,
+    /// The session policy the credentials were issued with, as JSON text: the session's
+    /// permissions are the intersection of the identity's policies and this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// An authenticated caller.

@@ -17,6 +17,20 @@ pub struct Env {
     pub token_key: TokenKey,
     /// Seals secrets at rest.
     pub vault: Vault,
+    /// Signalled after every committed write, so that background workers waiting for work
+    /// (such as finishing a `CreateAccount`) start at once instead of at their next tick.
+    pub committed: tokio::sync::Notify,
+}
+
+impl Env {
+    pub fn new(store: Store, token_key: TokenKey, vault: Vault) -> Self {
+        Env {
+            store,
+            token_key,
+            vault,
+            committed: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 /// The state interface a handler runs over, as text documents; [`Context`] adds the typing.
@@ -136,6 +150,16 @@ impl<'a> Context<'a> {
     /// All documents of one kind in the caller's account, ordered by id.
     pub fn scan<T: DeserializeOwned>(&mut self, kind: &str) -> Result<Vec<(String, T)>, ApiError> {
         let account = self.account_id();
+        self.scan_in(account, kind)
+    }
+
+    /// All documents of one kind in any account (`""` for the installation's own). Handlers
+    /// that act across accounts must check that they may before calling this.
+    pub fn scan_in<T: DeserializeOwned>(
+        &mut self,
+        account: &str,
+        kind: &str,
+    ) -> Result<Vec<(String, T)>, ApiError> {
         let rows = self.state.scan_text(account, kind).map_err(internal)?;
         rows.into_iter()
             .map(|(id, text)| decode(&format!("{account}/{kind}/{id}"), &text).map(|v| (id, v)))
@@ -169,6 +193,10 @@ impl<'a> Context<'a> {
     /// Deletes a document of the caller's account; returns whether it existed.
     pub fn delete(&mut self, kind: &str, id: &str) -> Result<bool, ApiError> {
         let account = self.account_id();
+        self.delete_in(account, kind, id)
+    }
+
+    pub fn delete_in(&mut self, account: &str, kind: &str, id: &str) -> Result<bool, ApiError> {
         self.state
             .delete(&Key::new(account, kind, id))
             .map_err(internal)

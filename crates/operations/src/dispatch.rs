@@ -11,16 +11,15 @@
 
 use std::sync::Arc;
 
-use billtrail_audit::{capture, CallInfo, Origin, Outcome, Resource};
+use billtrail_audit::{capture, CallInfo, Capture, Origin, Outcome, Resource};
 use billtrail_auth::principal::Principal;
 use billtrail_protocol::ApiError;
 use billtrail_store::NewEvent;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use crate::authorize::authorize;
 use crate::context::ReadOnly;
-use crate::{find, Context, Env, OpSpec, Service};
+use crate::{find, Context, Env, OpSpec, Protocol, Service};
 
 /// A decoded, authenticated request.
 #[derive(Debug)]
@@ -54,24 +53,35 @@ impl Audit {
             request_id: &self.request_id,
             recipient_account_id: &self.principal.account_id,
         };
-        let outcome = match outcome {
-            Ok(v) => Outcome::Success {
-                response: Some(v.clone()).filter(|v| v.as_object().is_some_and(|m| !m.is_empty())),
+        let service = self.op.service;
+        let model = service.model();
+        // The record shows the error as the wire spells it (Query services have their own codes).
+        let wire_error = match (outcome, service.protocol()) {
+            (Err(e), Protocol::Query) => Some(billtrail_protocol::query::wire_error(model, e)),
+            (Err(e), Protocol::Json) => Some(e.clone()),
+            (Ok(_), _) => None,
+        };
+        let outcome = match (outcome, &wire_error) {
+            (Ok(v), _) => Outcome::Success {
+                // Secrets in the answer (new secret keys, session credentials) never reach it.
+                response: Some(v)
+                    .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+                    .map(|v| service.response_elements(&model.redact(self.op.name, true, v))),
             },
-            Err(e) => Outcome::Failure {
+            (Err(_), Some(e)) | (Err(e), None) => Outcome::Failure {
                 code: &e.code,
                 message: &e.message,
             },
         };
-        capture(
+        let mut c = Capture::new(
             &self.principal,
             &self.origin,
-            &call,
+            call,
             self.params.clone(),
             outcome,
-            resources,
-            OffsetDateTime::now_utc(),
-        )
+        );
+        c.resources = resources;
+        capture(c)
     }
 }
 
@@ -105,7 +115,12 @@ pub async fn dispatch(
             (Some(params), checked)
         }
     };
-    let checked = checked.and_then(|input| authorize(&principal, op).map(|()| input));
+    let checked = checked.and_then(|input| {
+        // (Query services spell errors their own way; the record shows the code sent.)
+        let mut state = ReadOnly(env.store.read().as_ref());
+        let mut cx = Context::new(&env, &principal, &region, &mut state);
+        authorize(&mut cx, &principal, op).map(|()| input)
+    });
     let audit = Audit {
         principal,
         origin,
@@ -161,7 +176,8 @@ async fn run_write(
     input: Map<String, Value>,
 ) -> Result<Value, ApiError> {
     let env2 = env.clone();
-    env.store
+    let outcome = env
+        .store
         .transact(move |txn| {
             let mut resources = Vec::new();
             let outcome = txn.atomic(|t| {
@@ -170,10 +186,13 @@ async fn run_write(
                 resources = cx.take_resources();
                 out
             })?;
-            let outcome = outcome.map(|v| audit.op.service.model().redact(audit.op.name, true, &v));
             txn.append(&audit.event(&outcome, resources))?;
             Ok(outcome)
         })
         .await
-        .map_err(store_failed)?
+        .map_err(store_failed)?;
+    if outcome.is_ok() {
+        env.committed.notify_waiters();
+    }
+    outcome
 }

@@ -22,11 +22,14 @@ pub mod billing_console;
 pub mod cloudtrail;
 mod context;
 mod dispatch;
+pub mod iam;
+pub mod organizations;
 mod service;
+pub mod sts;
 
 pub use context::{Context, Env};
 pub use dispatch::{dispatch, Request};
-pub use service::{all_operations, find, OpSpec, Service};
+pub use service::{all_operations, find, OpSpec, Protocol, Service};
 
 use billtrail_protocol::ApiError;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};

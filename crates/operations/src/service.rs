@@ -1,6 +1,6 @@
 //! The services we serve and the closed table of their operations.
 
-use billtrail_protocol::{lower_camel_keys, ServiceModel};
+use billtrail_protocol::{lower_camel_keys, ApiError, ServiceModel};
 use serde_json::{Map, Value};
 
 use crate::Handler;
@@ -10,10 +10,43 @@ use crate::Handler;
 pub enum Service {
     BillingConsole,
     CloudTrail,
+    Organizations,
+    Iam,
+    Sts,
+}
+
+/// How a service's requests and answers travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// AWS JSON 1.1: `X-Amz-Target`, JSON bodies.
+    Json,
+    /// AWS Query: form-encoded `Action=`, XML answers.
+    Query,
 }
 
 impl Service {
-    pub const ALL: [Service; 2] = [Service::BillingConsole, Service::CloudTrail];
+    pub const ALL: [Service; 5] = [
+        Service::BillingConsole,
+        Service::CloudTrail,
+        Service::Organizations,
+        Service::Iam,
+        Service::Sts,
+    ];
+
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Service::Iam | Service::Sts => Protocol::Query,
+            _ => Protocol::Json,
+        }
+    }
+
+    /// The access-denied error in the service's own spelling.
+    pub fn access_denied(self, message: String) -> ApiError {
+        match self.protocol() {
+            Protocol::Json => ApiError::access_denied(message),
+            Protocol::Query => ApiError::new("AccessDenied", 403, message),
+        }
+    }
 
     /// The service selected by a SigV4 credential scope's service name.
     pub fn from_signing_name(name: &str) -> Option<Service> {
@@ -26,6 +59,9 @@ impl Service {
         match self {
             Service::BillingConsole => billtrail_protocol::billingconsole_model(),
             Service::CloudTrail => billtrail_protocol::cloudtrail_model(),
+            Service::Organizations => billtrail_protocol::organizations_model(),
+            Service::Iam => billtrail_protocol::iam_model(),
+            Service::Sts => billtrail_protocol::sts_model(),
         }
     }
 
@@ -33,13 +69,18 @@ impl Service {
         match self {
             Service::BillingConsole => "billingconsole.amazonaws.com",
             Service::CloudTrail => "cloudtrail.amazonaws.com",
+            Service::Organizations => "organizations.amazonaws.com",
+            Service::Iam => "iam.amazonaws.com",
+            Service::Sts => "sts.amazonaws.com",
         }
     }
 
     /// Global services record every call in us-east-1, whatever region the client signed for.
     pub fn recording_region(self, signed_region: &str) -> String {
         match self {
-            Service::BillingConsole => "us-east-1".to_string(),
+            Service::BillingConsole | Service::Organizations | Service::Iam | Service::Sts => {
+                "us-east-1".to_string()
+            }
             Service::CloudTrail => signed_region.to_string(),
         }
     }
@@ -48,6 +89,9 @@ impl Service {
         match self {
             Service::BillingConsole => crate::billing_console::OPERATIONS,
             Service::CloudTrail => crate::cloudtrail::OPERATIONS,
+            Service::Organizations => crate::organizations::OPERATIONS,
+            Service::Iam => crate::iam::OPERATIONS,
+            Service::Sts => crate::sts::OPERATIONS,
         }
     }
 
@@ -66,8 +110,23 @@ impl Service {
                 }
                 Value::Object(out)
             }
-            Service::CloudTrail => lower_camel_keys(&Value::Object(input.clone())),
+            _ => lower_camel_keys(&Value::Object(input.clone())),
         }
+    }
+
+    /// `responseElements` for a successful write, from its (redacted) output: the billing
+    /// consoles record their answer as is, AWS services with lower-camel-case names.
+    pub(crate) fn response_elements(self, output: &Value) -> Value {
+        match self {
+            Service::BillingConsole => output.clone(),
+            _ => lower_camel_keys(output),
+        }
+    }
+
+    /// True for the four billing consoles' services, which the IAM-access-to-billing preference
+    /// gates.
+    pub fn is_billing(self) -> bool {
+        matches!(self, Service::BillingConsole)
     }
 }
 
@@ -139,7 +198,7 @@ mod tests {
             .skip(1)
             .map(|l| l.split('\t').collect())
             .collect();
-        let billing = all_operations().filter(|o| o.service != Service::CloudTrail);
+        let billing = all_operations().filter(|o| o.service.is_billing());
         let mut checked = 0;
         for op in billing {
             let row = rows

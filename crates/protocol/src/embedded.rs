@@ -6,7 +6,11 @@
 //! * `cloudtrail`: `crates/protocol/models/cloudtrail.json`, the subset of botocore's
 //!   `cloudtrail/2013-11-01` we serve (server-side only; the CLI has botocore's own model).
 //!
-//! Both are covered by tests, so a model that does not load fails the build's tests, not a
+//! * `iam` and `sts`: `crates/protocol/models/iam.json` and `sts.json`, the subsets of
+//!   botocore's `iam/2010-05-08` and `sts/2011-06-15` we serve over AWS Query, written by
+//!   `models/subset.py` from the pinned botocore (server-side only, like `cloudtrail`).
+//!
+//! All are covered by tests, so a model that does not load fails the build's tests, not a
 //! running server.
 
 use std::sync::OnceLock;
@@ -19,6 +23,12 @@ pub const BILLINGCONSOLE_JSON: &str =
 
 /// The text of the server-side `cloudtrail` model.
 pub const CLOUDTRAIL_JSON: &str = include_str!("../models/cloudtrail.json");
+
+/// The text of the server-side `iam` model (AWS Query).
+pub const IAM_JSON: &str = include_str!("../models/iam.json");
+
+/// The text of the server-side `sts` model (AWS Query).
+pub const STS_JSON: &str = include_str!("../models/sts.json");
 
 fn load(cell: &'static OnceLock<ServiceModel>, text: &str, name: &str) -> &'static ServiceModel {
     cell.get_or_init(|| match ServiceModel::from_json(text) {
@@ -40,4 +50,27 @@ pub fn billingconsole_model() -> &'static ServiceModel {
 pub fn cloudtrail_model() -> &'static ServiceModel {
     static MODEL: OnceLock<ServiceModel> = OnceLock::new();
     load(&MODEL, CLOUDTRAIL_JSON, "cloudtrail")
+}
+
+/// The `iam` (2010-05-08) model subset: AWS Query, namespace
+/// `https://iam.amazonaws.com/doc/2010-05-08/`.
+pub fn iam_model() -> &'static ServiceModel {
+    static MODEL: OnceLock<ServiceModel> = OnceLock::new();
+    load(&MODEL, IAM_JSON, "iam")
+}
+
+/// The `sts` (2011-06-15) model subset: AWS Query, namespace
+/// `https://sts.amazonaws.com/doc/2011-06-15/`.
+pub fn sts_model() -> &'static ServiceModel {
+    static MODEL: OnceLock<ServiceModel> = OnceLock::new();
+    load(&MODEL, STS_JSON, "sts")
+}
+
+/// The text of the server-side `organizations` model subset.
+pub const ORGANIZATIONS_JSON: &str = include_str!("../models/organizations.json");
+
+/// The `organizations` (2016-11-28) model subset, target prefix `AWSOrganizationsV20161128`.
+pub fn organizations_model() -> &'static ServiceModel {
+    static MODEL: OnceLock<ServiceModel> = OnceLock::new();
+    load(&MODEL, ORGANIZATIONS_JSON, "organizations")
 }

@@ -39,6 +39,7 @@ fn billingconsole_operations() {
             "GetSupportedCountryCodes",
             "SetAccountPreferences",
             "SetContactAddress",
+            "SetIAMAccessPreference",
             "ValidateAddress"
         ]
     );

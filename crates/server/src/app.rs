@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use billtrail_audit::{EventType, Origin, TlsDetails};
-use billtrail_auth::sigv4::{RequestParts, WireProtocol};
-use billtrail_operations::{dispatch, Env, Service};
-use billtrail_protocol::{json11, ApiError};
+use billtrail_auth::sigv4::{self, RequestParts};
+use billtrail_operations::{dispatch, Env, Protocol, Service};
+use billtrail_protocol::{json11, query, ApiError};
 
 use crate::authn::authenticate;
 use crate::metrics::Metrics;
@@ -62,22 +62,67 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-/// An AWS error response: JSON 1.1 body, status, request id.
-fn error_response(e: &ApiError, request_id: &str) -> Response {
-    let mut r = Response::new(Body::from(e.to_json_body()));
-    *r.status_mut() = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    set_headers(r.headers_mut(), request_id);
-    r
+/// How a response is framed: AWS JSON 1.1, or AWS Query (XML) for `model`.
+#[derive(Clone, Copy)]
+enum Wire {
+    Json,
+    Query(&'static billtrail_protocol::ServiceModel),
 }
 
-fn set_headers(h: &mut HeaderMap, request_id: &str) {
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(json11::CONTENT_TYPE),
-    );
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-requestid", v);
+impl Wire {
+    fn of(service: Option<Service>) -> Wire {
+        match service {
+            Some(s) if s.protocol() == Protocol::Query => Wire::Query(s.model()),
+            _ => Wire::Json,
+        }
     }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Wire::Json => json11::CONTENT_TYPE,
+            Wire::Query(_) => query::CONTENT_TYPE,
+        }
+    }
+
+    /// An AWS error response in this framing: body, status, request id. The one place an
+    /// [`ApiError`] becomes bytes.
+    fn error(self, e: &ApiError, request_id: &str) -> Response {
+        let (status, body) = match self {
+            Wire::Json => (e.status, e.to_json_body()),
+            Wire::Query(model) => (
+                query::wire_error(model, e).status,
+                query::encode_error(model, e, request_id),
+            ),
+        };
+        let mut r = Response::new(Body::from(body));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.headers(r.headers_mut(), request_id);
+        r
+    }
+
+    fn ok(self, body: Vec<u8>, request_id: &str) -> Response {
+        let mut r = Response::new(Body::from(body));
+        self.headers(r.headers_mut(), request_id);
+        r
+    }
+
+    fn headers(self, h: &mut HeaderMap, request_id: &str) {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type()),
+        );
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+    }
+}
+
+/// What one API request came to: for metrics, and the response to send.
+struct Handled {
+    service: &'static str,
+    operation: String,
+    wire: Wire,
+    result: Result<Vec<u8>, ApiError>,
 }
 
 async fn api(
@@ -100,11 +145,11 @@ async fn api(
                 ),
             );
             state.metrics.observe("", "", &e.code, started);
-            return error_response(&e, &request_id);
+            return Wire::Json.error(&e, &request_id);
         }
     };
     let conn = conn.map(|Extension(c)| c);
-    let (service, operation, result) = handle(
+    let h = handle(
         &state,
         conn.as_ref(),
         &parts.method,
@@ -114,28 +159,25 @@ async fn api(
         &request_id,
     )
     .await;
-    let code = match &result {
+    let code = match &h.result {
         Ok(_) => "200",
         Err(e) => &e.code,
     };
-    state.metrics.observe(service, &operation, code, started);
-    match result {
-        Ok(body) => {
-            let mut r = Response::new(Body::from(body));
-            set_headers(r.headers_mut(), &request_id);
-            r
-        }
+    state
+        .metrics
+        .observe(h.service, &h.operation, code, started);
+    match h.result {
+        Ok(body) => h.wire.ok(body, &request_id),
         Err(e) => {
             if e.status >= 500 {
                 tracing::warn!(request_id, code = %e.code, "request failed");
             }
-            error_response(&e, &request_id)
+            h.wire.error(&e, &request_id)
         }
     }
 }
 
-/// Everything between the bytes that arrived and the bytes that go back. Returns the service and
-/// operation names (for metrics) and the response body or error.
+/// Everything between the bytes that arrived and the bytes that go back.
 async fn handle(
     state: &AppState,
     conn: Option<&ConnInfo>,
@@ -144,7 +186,7 @@ async fn handle(
     headers: &HeaderMap,
     body: &Bytes,
     request_id: &str,
-) -> (&'static str, String, Result<Vec<u8>, ApiError>) {
+) -> Handled {
     let parts = RequestParts {
         method: method.as_str(),
         path: uri.path(),
@@ -152,30 +194,52 @@ async fn handle(
         headers,
         body,
     };
-    let (principal, claim) = match authenticate(&state.env, &parts, WireProtocol::Json) {
-        Ok(x) => x,
-        Err(e) => return ("", String::new(), Err(e)),
+    // The scope names the service, which decides how even an authentication failure is framed.
+    let scoped = sigv4::parse(&parts)
+        .ok()
+        .and_then(|c| Service::from_signing_name(&c.service));
+    let wire = Wire::of(scoped);
+    let fail = |service: &'static str, e: ApiError| Handled {
+        service,
+        operation: String::new(),
+        wire,
+        result: Err(e),
     };
-    let Some(service) = Service::from_signing_name(&claim.service) else {
+    let (principal, claim) = match authenticate(&state.env, &parts) {
+        Ok(x) => x,
+        Err(e) => return fail("", e),
+    };
+    let Some(service) = scoped else {
         let e = ApiError::unknown_operation(format!(
             "billtrail does not serve '{}' on this endpoint.",
             claim.service
         ));
-        return ("", String::new(), Err(e));
+        return fail("", e);
     };
-    let service_name = service.model().signing_name();
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let operation = match json11::split_target(target) {
-        Ok((prefix, op)) if prefix == service.model().target_prefix() => op.to_string(),
-        _ => {
-            let e = ApiError::unknown_operation(format!(
-                "Unknown target '{target}' for service {service_name}."
-            ));
-            return (service_name, String::new(), Err(e));
+    let model = service.model();
+    let service_name = model.signing_name();
+    let (operation, input) = match service.protocol() {
+        Protocol::Json => {
+            let target = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            match json11::split_target(target) {
+                Ok((prefix, op)) if prefix == model.target_prefix() => {
+                    (op.to_string(), json11::parse_body(body))
+                }
+                _ => {
+                    let e = ApiError::unknown_operation(format!(
+                        "Unknown target '{target}' for service {service_name}."
+                    ));
+                    return fail(service_name, e);
+                }
+            }
         }
+        Protocol::Query => match query::decode(model, body, parts.query) {
+            Ok(q) => (q.action, Ok(q.input)),
+            Err(e) => return fail(service_name, e),
+        },
     };
     let origin = Origin {
         source_ip: conn
@@ -201,12 +265,31 @@ async fn handle(
     let request = billtrail_operations::Request {
         service,
         operation: operation.clone(),
-        input: json11::parse_body(body),
+        input,
         signed_region: claim.region.clone(),
         request_id: request_id.to_string(),
     };
-    let result = dispatch(state.env.clone(), principal, origin, request)
-        .await
-        .map(|v| json11::encode(&v));
-    (service_name, operation, result)
+    let result = match dispatch(state.env.clone(), principal, origin, request).await {
+        Ok(v) => match wire {
+            Wire::Json => Ok(json11::encode(&v)),
+            Wire::Query(model) => query::encode_response(model, &operation, &v, request_id)
+                .inspect_err(|_| {
+                    let why = query::check_output(model, &operation, &v)
+                        .err()
+                        .unwrap_or_default();
+                    tracing::error!(
+                        operation,
+                        why,
+                        "an operation's output does not fit its model"
+                    );
+                }),
+        },
+        Err(e) => Err(e),
+    };
+    Handled {
+        service: service_name,
+        operation,
+        wire,
+        result,
+    }
 }

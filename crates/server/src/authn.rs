@@ -6,7 +6,7 @@
 
 use billtrail_auth::credentials::{AccessKeyRecord, KeyStatus, ACCESS_KEY_KIND};
 use billtrail_auth::principal::{Principal, Session};
-use billtrail_auth::sigv4::{self, Claim, RequestParts, SigV4Error, WireProtocol};
+use billtrail_auth::sigv4::{self, Claim, RequestParts, SigV4Error};
 use billtrail_protocol::ApiError;
 use billtrail_store::Key;
 use subtle::ConstantTimeEq;
@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 
 use billtrail_operations::Env;
 
-fn sig_error(e: SigV4Error, protocol: WireProtocol) -> ApiError {
-    ApiError::new(e.code_for(protocol), e.status_for(protocol), e.to_string())
+/// Errors are spelled the JSON 1.1 way; Query services respell them at the edge.
+fn sig_error(e: SigV4Error) -> ApiError {
+    ApiError::new(e.code(), e.status(), e.to_string())
 }
 
 fn unrecognized() -> ApiError {
@@ -28,12 +29,8 @@ fn unrecognized() -> ApiError {
 
 /// Authenticates a request; returns who signed it and what the signature claims (service and
 /// region of the scope).
-pub fn authenticate(
-    env: &Env,
-    parts: &RequestParts<'_>,
-    protocol: WireProtocol,
-) -> Result<(Principal, Claim), ApiError> {
-    let claim = sigv4::parse(parts).map_err(|e| sig_error(e, protocol))?;
+pub fn authenticate(env: &Env, parts: &RequestParts<'_>) -> Result<(Principal, Claim), ApiError> {
+    let claim = sigv4::parse(parts).map_err(sig_error)?;
     let record: AccessKeyRecord = env
         .store
         .get(&Key::global(ACCESS_KEY_KIND, &claim.access_key_id))
@@ -50,7 +47,7 @@ pub fn authenticate(
         ApiError::internal()
     })?;
     let now = OffsetDateTime::now_utc();
-    sigv4::verify(parts, &claim, &secret, now).map_err(|e| sig_error(e, protocol))?;
+    sigv4::verify(parts, &claim, &secret, now).map_err(sig_error)?;
 
     let session = match &record.session {
         None => {
@@ -78,6 +75,7 @@ pub fn authenticate(
             Some(Session {
                 creation_date: s.creation_date.clone(),
                 mfa_authenticated: s.mfa_authenticated,
+                policy: s.policy.clone(),
             })
         }
     };

@@ -118,16 +118,6 @@ fn now_iso() -> String {
     billtrail_audit::format_time(time::OffsetDateTime::now_utc().unix_timestamp())
 }
 
-fn random_account_id() -> String {
-    let mut rng = rand::thread_rng();
-    // The first digit is never 0, so the id never loses a digit anywhere it is read as a number.
-    let first = rng.gen_range(1..=9u8);
-    let rest: String = (0..11)
-        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
-        .collect();
-    format!("{first}{rest}")
-}
-
 /// A console password: 20 characters from four classes.
 fn random_password() -> String {
     const SETS: [&[u8]; 4] = [
@@ -166,7 +156,7 @@ pub async fn bootstrap(
     {
         return Ok((existing, None));
     }
-    let account_id = random_account_id();
+    let account_id = billtrail_operations::organizations::new_account_id();
     let installation = Installation {
         root_email: format!("root+{account_id}@billtrail.invalid"),
         management_account_id: account_id.clone(),
@@ -197,6 +187,11 @@ pub async fn bootstrap(
     let inst = installation.clone();
     store
         .transact(move |t| {
+            billtrail_operations::organizations::create_organization(
+                t,
+                &account_id,
+                &inst.root_email,
+            )?;
             t.put(&Key::new(&account_id, PROFILE_KIND, PROFILE_ID), &profile)?;
             t.put(&Key::global(ACCESS_KEY_KIND, &key.access_key_id), &key)?;
             t.put(&Key::global(INSTALLATION_KIND, INSTALLATION_ID), &inst)

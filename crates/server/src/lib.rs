@@ -76,11 +76,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .filter(|p| !p.is_empty());
     let (installation, created) =
         bootstrap::bootstrap(&store, &keys, data_dir, root_password).await?;
-    let env = Arc::new(Env {
-        store,
-        token_key: keys.token_key,
-        vault: keys.vault,
-    });
+    let env = Arc::new(Env::new(store, keys.token_key, keys.vault));
     let tls = config
         .tls
         .as_ref()
@@ -112,10 +108,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         max_body_bytes: config.max_body_bytes,
     });
     let serve = tokio::spawn(listener::serve(listener, app(state), tls));
-    let workers = vec![tokio::spawn(retention_worker(
-        env.clone(),
-        config.retention,
-    ))];
+    let workers = vec![
+        tokio::spawn(retention_worker(env.clone(), config.retention)),
+        tokio::spawn(organizations_worker(env.clone())),
+    ];
     Ok(Running {
         addr,
         env,
@@ -124,6 +120,21 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         serve,
         workers,
     })
+}
+
+/// Finishes pending `CreateAccount` requests as soon as they commit (and every second, in case a
+/// signal was missed or a previous attempt failed).
+async fn organizations_worker(env: Arc<Env>) {
+    loop {
+        let committed = env.committed.notified();
+        if let Err(e) = billtrail_operations::organizations::complete_pending(&env.store).await {
+            tracing::error!(error = %e, "finishing CreateAccount failed");
+        }
+        tokio::select! {
+            _ = committed => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 /// Deletes events older than the retention period, hourly.

@@ -6,8 +6,16 @@
 //! After that, validation and redaction cannot meet a dangling reference.
 //!
 //! Only what the wire needs is kept: types, members, `required`, `min`/`max`, `pattern`,
-//! `enum`, `sensitive`, and the HTTP status of error shapes. Documentation is ignored.
+//! `enum`, `sensitive`, the error traits of exception shapes (`code`, `httpStatusCode`,
+//! `senderFault`), and the XML/Query serialization traits (`xmlNamespace`, `resultWrapper`,
+//! `locationName`, `flattened`, `timestampFormat`). Documentation is ignored.
+//!
+//! Patterns are Java regular expressions (AWS validates with `java.util.regex`): they are
+//! compiled with the `regex` crate after Java's ASCII-only `\w`, `\d` and `\s` (and their
+//! negations) are spelled out as ASCII classes, so `[\w+=,.@-]+` rejects `é` as AWS does
+//! while `\p{L}` still matches every letter.
 
+pub(crate) mod query;
 mod redact;
 mod validate;
 
@@ -62,6 +70,7 @@ struct Metadata {
     service_full_name: String,
     signing_name: String,
     target_prefix: String,
+    xml_namespace: String,
 }
 
 #[derive(Debug)]
@@ -69,6 +78,8 @@ struct Operation {
     name: String,
     input: Option<ShapeId>,
     output: Option<ShapeId>,
+    /// `output.resultWrapper` (Query): the element that wraps the output in the response.
+    result_wrapper: Option<String>,
     errors: Vec<ShapeId>,
 }
 
@@ -83,6 +94,21 @@ struct Shape {
     sensitive: bool,
     /// `Some(status)` for shapes marked `"exception": true`.
     error_status: Option<u16>,
+    /// `error.code`: the code Query services send for this exception (e.g. `NoSuchEntity`
+    /// for `NoSuchEntityException`); `None` means the shape name.
+    error_code: Option<String>,
+    /// `error.senderFault`: the caller is at fault (`<Type>Sender</Type>`).
+    sender_fault: bool,
+    /// The serialization traits a shape may carry itself (a member reference overrides them).
+    xml: XmlTraits,
+}
+
+/// `locationName`, `flattened` and `timestampFormat`, on a shape or a reference to one.
+#[derive(Debug, Clone, Default)]
+struct XmlTraits {
+    location_name: Option<String>,
+    flattened: Option<bool>,
+    timestamp_format: Option<String>,
 }
 
 #[derive(Debug)]
@@ -90,6 +116,8 @@ struct Member {
     name: String,
     shape: ShapeId,
     required: bool,
+    /// The traits on the member reference.
+    xml: XmlTraits,
 }
 
 /// Length bounds (strings, blobs, lists, maps) in characters, bytes or entries.
@@ -102,7 +130,7 @@ struct Length {
 #[derive(Debug)]
 struct Pattern {
     source: String,
-    regex: regex_lite::Regex,
+    regex: regex::Regex,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,11 +168,16 @@ enum Kind {
     List {
         member: ShapeId,
         length: Length,
+        /// The traits on the `member` reference (its `locationName` names list items).
+        member_xml: XmlTraits,
     },
     Map {
         key: ShapeId,
         value: ShapeId,
         length: Length,
+        /// The `locationName`s of the `key` and `value` references (default `key`, `value`).
+        key_xml: XmlTraits,
+        value_xml: XmlTraits,
     },
     String {
         length: Length,
@@ -193,11 +226,32 @@ struct RawMetadata {
     signing_name: Option<String>,
     #[serde(default)]
     target_prefix: Option<String>,
+    #[serde(default)]
+    xml_namespace: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawRef {
     shape: String,
+    #[serde(default)]
+    location_name: Option<String>,
+    #[serde(default)]
+    flattened: Option<bool>,
+    #[serde(default)]
+    timestamp_format: Option<String>,
+    #[serde(default)]
+    result_wrapper: Option<String>,
+}
+
+impl RawRef {
+    fn xml(&self) -> XmlTraits {
+        XmlTraits {
+            location_name: self.location_name.clone(),
+            flattened: self.flattened,
+            timestamp_format: self.timestamp_format.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -215,6 +269,10 @@ struct RawOperation {
 struct RawErrorTrait {
     #[serde(default)]
     http_status_code: Option<u16>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    sender_fault: bool,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +305,12 @@ struct RawShape {
     fault: bool,
     #[serde(default)]
     error: Option<RawErrorTrait>,
+    #[serde(default, rename = "locationName")]
+    location_name: Option<String>,
+    #[serde(default)]
+    flattened: Option<bool>,
+    #[serde(default, rename = "timestampFormat")]
+    timestamp_format: Option<String>,
 }
 
 impl ServiceModel {
@@ -310,6 +374,7 @@ impl ServiceModel {
                 name: name.clone(),
                 input,
                 output,
+                result_wrapper: ro.output.as_ref().and_then(|r| r.result_wrapper.clone()),
                 errors,
             });
         }
@@ -321,7 +386,14 @@ impl ServiceModel {
                 "a json-protocol model needs a targetPrefix",
             ));
         }
+        if m.protocol == "query" && m.xml_namespace.as_deref().unwrap_or("").is_empty() {
+            return Err(invalid(
+                "metadata",
+                "a query-protocol model needs an xmlNamespace",
+            ));
+        }
         let metadata = Metadata {
+            xml_namespace: m.xml_namespace.unwrap_or_default(),
             signing_name: m.signing_name.unwrap_or_else(|| m.endpoint_prefix.clone()),
             service_id: m.service_id.unwrap_or_default(),
             service_full_name: m.service_full_name.unwrap_or_default(),
@@ -358,9 +430,33 @@ impl ServiceModel {
         &self.metadata.endpoint_prefix
     }
 
-    /// `metadata.protocol`, e.g. `json`.
+    /// `metadata.protocol`, e.g. `json` or `query`.
     pub fn protocol(&self) -> &str {
         &self.metadata.protocol
+    }
+
+    /// Whether the model speaks the AWS Query protocol (IAM, STS): form-encoded requests, XML
+    /// responses, and Query error spellings (`ValidationError`, `InvalidAction`, the shapes'
+    /// `error.code`).
+    pub fn is_query(&self) -> bool {
+        self.metadata.protocol == "query"
+    }
+
+    /// `metadata.xmlNamespace` (Query/XML models), e.g.
+    /// `https://iam.amazonaws.com/doc/2010-05-08/`; empty when absent.
+    pub fn xml_namespace(&self) -> &str {
+        &self.metadata.xml_namespace
+    }
+
+    /// The `resultWrapper` of the operation's output (e.g. `CreateUserResult`), if any.
+    pub fn result_wrapper(&self, operation: &str) -> Option<&str> {
+        self.operation(operation)?.result_wrapper.as_deref()
+    }
+
+    /// Whether the operation has an output shape.
+    pub fn has_output(&self, operation: &str) -> bool {
+        self.operation(operation)
+            .is_some_and(|op| op.output.is_some())
     }
 
     /// `metadata.serviceId` (empty when absent).
@@ -410,20 +506,46 @@ impl ServiceModel {
     }
 
     /// An error with the HTTP status this model declares for `code` (its exception shape's
-    /// `error.httpStatusCode`), or 400 when the model does not declare it.
+    /// `error.httpStatusCode`), or 400 when the model does not declare it. `code` may be the
+    /// shape name or the shape's `error.code`.
+    ///
+    /// For a Query model the code is spelled as the wire has it, by
+    /// [`crate::query::wire_error`]: the shape's `error.code` (`error("NoSuchEntityException",
+    /// ..)` is `NoSuchEntity`, 404), and the codes all Query services share by their Query
+    /// names (`AccessDeniedException` is `AccessDenied`, 403). A JSON model keeps `code` as
+    /// given.
     pub fn error(
         &self,
         code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> ApiError {
         let code = code.into();
+        if self.is_query() {
+            return query::respell(self, ApiError::new(code, 400, message));
+        }
         let status = self
-            .shapes
-            .iter()
-            .find(|s| s.name == code)
+            .exception_shape(&code)
             .and_then(|s| s.error_status)
             .unwrap_or(400);
         ApiError::new(code, status, message)
+    }
+
+    /// The exception shape whose name or `error.code` is `code`.
+    fn exception_shape(&self, code: &str) -> Option<&Shape> {
+        let exceptions = || self.shapes.iter().filter(|s| s.error_status.is_some());
+        exceptions()
+            .find(|s| s.name == code)
+            .or_else(|| exceptions().find(|s| s.error_code.as_deref() == Some(code)))
+    }
+
+    /// The code of constraint violations: `ValidationError` for Query models (IAM, STS),
+    /// `ValidationException` for JSON ones.
+    pub fn validation_code(&self) -> &'static str {
+        if self.is_query() {
+            "ValidationError"
+        } else {
+            "ValidationException"
+        }
     }
 
     fn operation(&self, name: &str) -> Option<&Operation> {
@@ -473,6 +595,7 @@ fn build_shape(
                     name: member_name.clone(),
                     shape: resolve(&format!("{at}.{member_name}"), &r)?,
                     required: rs.required.contains(member_name),
+                    xml: r.xml(),
                 });
             }
             if let Some(missing) = rs.required.iter().find(|r| !rs.members.contains_key(*r)) {
@@ -480,37 +603,41 @@ fn build_shape(
             }
             Kind::Structure { members }
         }
-        "list" => Kind::List {
-            member: resolve(
-                at,
-                rs.member
-                    .as_ref()
-                    .ok_or_else(|| invalid(at, "a list needs a member"))?,
-            )?,
-            length: length()?,
-        },
-        "map" => Kind::Map {
-            key: resolve(
-                at,
-                rs.key
-                    .as_ref()
-                    .ok_or_else(|| invalid(at, "a map needs a key"))?,
-            )?,
-            value: resolve(
-                at,
-                rs.value
-                    .as_ref()
-                    .ok_or_else(|| invalid(at, "a map needs a value"))?,
-            )?,
-            length: length()?,
-        },
+        "list" => {
+            let member = rs
+                .member
+                .as_ref()
+                .ok_or_else(|| invalid(at, "a list needs a member"))?;
+            Kind::List {
+                member: resolve(at, member)?,
+                length: length()?,
+                member_xml: member.xml(),
+            }
+        }
+        "map" => {
+            let key = rs
+                .key
+                .as_ref()
+                .ok_or_else(|| invalid(at, "a map needs a key"))?;
+            let value = rs
+                .value
+                .as_ref()
+                .ok_or_else(|| invalid(at, "a map needs a value"))?;
+            Kind::Map {
+                key: resolve(at, key)?,
+                value: resolve(at, value)?,
+                length: length()?,
+                key_xml: key.xml(),
+                value_xml: value.xml(),
+            }
+        }
         "string" => Kind::String {
             length: length()?,
             pattern: match &rs.pattern {
                 None => None,
                 Some(source) => Some(Pattern {
                     // AWS checks a pattern against the whole value (Java `matches`).
-                    regex: regex_lite::Regex::new(&format!("^(?:{source})$"))
+                    regex: regex::Regex::new(&format!("^(?:{})$", java_to_rust_regex(source)))
                         .map_err(|e| invalid(at, format!("pattern does not compile: {e}")))?,
                     source: source.clone(),
                 }),
@@ -550,18 +677,87 @@ fn build_shape(
     if !rs.enum_values.is_empty() && !matches!(kind, Kind::String { .. }) {
         return Err(invalid(at, "only strings can have an enum"));
     }
-    let error_status = if rs.exception {
+    let (error_status, error_code, sender_fault) = if rs.exception {
         let default = if rs.fault { 500 } else { 400 };
-        Some(rs.error.and_then(|e| e.http_status_code).unwrap_or(default))
+        let status = rs
+            .error
+            .as_ref()
+            .and_then(|e| e.http_status_code)
+            .unwrap_or(default);
+        let code = rs.error.as_ref().and_then(|e| e.code.clone());
+        let sender = rs.error.as_ref().is_some_and(|e| e.sender_fault);
+        (Some(status), code, sender)
     } else {
-        None
+        (None, None, false)
     };
     Ok(Shape {
         name: name.to_owned(),
         kind,
         sensitive: rs.sensitive,
         error_status,
+        error_code,
+        sender_fault,
+        xml: XmlTraits {
+            location_name: rs.location_name,
+            flattened: rs.flattened,
+            timestamp_format: rs.timestamp_format,
+        },
     })
+}
+
+/// A Java regular expression as the `regex` crate reads it: Java's `\w`, `\d` and `\s`
+/// (ASCII-only unless a flag says otherwise, and AWS sets none) and their negations become
+/// ASCII classes; everything else (`\uXXXX`, `\p{L}`, classes, escapes) means the same in
+/// both.
+fn java_to_rust_regex(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + 16);
+    let mut class_depth = 0usize;
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push('\\');
+                    break;
+                };
+                let ascii = match next {
+                    'w' => Some("word"),
+                    'W' => Some("^word"),
+                    'd' => Some("digit"),
+                    'D' => Some("^digit"),
+                    's' => Some("space"),
+                    'S' => Some("^space"),
+                    _ => None,
+                };
+                match ascii {
+                    Some(name) if class_depth > 0 => {
+                        out.push_str("[:");
+                        out.push_str(name);
+                        out.push_str(":]");
+                    }
+                    Some(name) => {
+                        out.push_str("[[:");
+                        out.push_str(name);
+                        out.push_str(":]]");
+                    }
+                    None => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                }
+            }
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+            }
+            ']' => {
+                class_depth = class_depth.saturating_sub(1);
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -650,5 +846,48 @@ mod tests {
             let e = broken(from, to);
             assert!(e.to_string().contains(needle), "{needle}: {e}");
         }
+    }
+
+    #[test]
+    fn query_models_need_a_namespace() {
+        let query = TINY.replacen(r#""protocol": "json""#, r#""protocol": "query""#, 1);
+        let e = ServiceModel::from_json(&query).unwrap_err();
+        assert!(e.to_string().contains("xmlNamespace"), "{e}");
+        let query = query.replacen(
+            r#""targetPrefix": "Tiny","#,
+            r#""xmlNamespace": "https://tiny/","#,
+            1,
+        );
+        let m = ServiceModel::from_json(&query).unwrap();
+        assert!(m.is_query());
+        assert_eq!(m.xml_namespace(), "https://tiny/");
+        assert_eq!(m.validation_code(), "ValidationError");
+        assert_eq!(m.error("Boom", "x").status, 409);
+    }
+
+    #[test]
+    fn java_patterns_become_rust_patterns() {
+        let cases = [
+            (r"[\w+=,.@-]+", r"[[:word:]+=,.@-]+"),
+            (r"\w*", r"[[:word:]]*"),
+            (r"[\d]*", r"[[:digit:]]*"),
+            (r"\D\S\W", r"[[:^digit:]][[:^space:]][[:^word:]]"),
+            (r"[^\s]", r"[^[:space:]]"),
+            (r"\\w", r"\\w"),
+            (
+                r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+",
+                r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+",
+            ),
+            (
+                r"[\u0009\u000A\u000D\u0020-\u00FF]+",
+                r"[\u0009\u000A\u000D\u0020-\u00FF]+",
+            ),
+            ("trailing\\", "trailing\\"),
+        ];
+        for (java, rust) in cases {
+            assert_eq!(java_to_rust_regex(java), rust, "{java}");
+        }
+        let word = regex::Regex::new(&java_to_rust_regex(r"^[\w]+$")).unwrap();
+        assert!(word.is_match("abc_09") && !word.is_match("\u{e9}"));
     }
 }

@@ -55,12 +55,20 @@ impl ServiceModel {
     /// * Timestamps accept epoch seconds (fraction allowed) or an ISO-8601 string; blobs must be
     ///   base64 strings (length bounds count decoded bytes); integers must be integral numbers
     ///   in range of their type; floats also accept `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    ///
+    /// A Query model (IAM, STS; see [`ServiceModel::is_query`]) answers in Query's words: the
+    /// violations are one `ValidationError` (same message), a wrong type is a `ValidationError`
+    /// too (Query has no `SerializationException`; [`crate::query::decode`] already typed every
+    /// value), and an unknown operation is `InvalidAction`.
     pub fn validate_input(
         &self,
         operation: &str,
         input: &Map<String, Value>,
     ) -> Result<(), ApiError> {
         let Some(op) = self.operation(operation) else {
+            if self.is_query() {
+                return Err(super::query::invalid_action(self, operation, None));
+            }
             return Err(ApiError::unknown_operation(format!(
                 "Unknown operation: {operation}"
             )));
@@ -73,17 +81,28 @@ impl ServiceModel {
             listed: Vec::new(),
             count: 0,
         };
-        v.structure(input_shape, input, "", 0)?;
+        v.structure(input_shape, input, "", 0).map_err(|e| {
+            if self.is_query() {
+                ApiError::new(self.validation_code(), 400, e.message)
+            } else {
+                e
+            }
+        })?;
         if v.count == 0 {
             return Ok(());
         }
-        let count = v.count;
-        let listed = v.listed.join("; ");
-        let noun = if count == 1 { "error" } else { "errors" };
-        Err(ApiError::validation(format!(
-            "{count} validation {noun} detected: {listed}"
-        )))
+        Err(ApiError::new(
+            self.validation_code(),
+            400,
+            validation_message(v.count, &v.listed),
+        ))
     }
+}
+
+/// `"<n> validation error(s) detected: <listed violations joined by '; '>"`.
+pub(super) fn validation_message(count: usize, listed: &[String]) -> String {
+    let noun = if count == 1 { "error" } else { "errors" };
+    format!("{count} validation {noun} detected: {}", listed.join("; "))
 }
 
 struct Validator<'m> {
@@ -183,7 +202,7 @@ impl Validator<'_> {
                 Value::Object(map) => self.structure(shape_id, map, path, depth)?,
                 other => return Err(wrong_type(other, "Structure")),
             },
-            Kind::List { member, length } => {
+            Kind::List { member, length, .. } => {
                 let Value::Array(items) = value else {
                     return Err(wrong_type(value, "List"));
                 };
@@ -201,6 +220,7 @@ impl Validator<'_> {
                 key,
                 value: value_shape,
                 length,
+                ..
             } => {
                 let Value::Object(map) = value else {
                     return Err(wrong_type(value, "Map"));
