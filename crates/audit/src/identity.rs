@@ -96,3 +96,14 @@ pub fn user_identity(p: &Principal) -> UserIdentity {
         },
     }
 }
+
+/// How a call by `p` looks in another account's history: an `AWSAccount`, named by the caller's
+/// principal id and account.
+pub fn aws_account_identity(p: &Principal) -> UserIdentity {
+    UserIdentity {
+        kind: Some("AWSAccount".into()),
+        principal_id: Some(p.principal_id()),
+        account_id: Some(p.account_id.clone()),
+        ..Default::default()
+    }
+}

@@ -17,7 +17,7 @@
 mod identity;
 mod record;
 
-pub use identity::user_identity;
+pub use identity::{aws_account_identity, user_identity};
 pub use record::{Record, Resource, TlsDetails, UserIdentity};
 
 use billtrail_auth::principal::Principal;
@@ -94,6 +94,9 @@ pub struct Capture<'a> {
     pub service_event_details: Option<Value>,
     /// Set when the same action is recorded in several accounts.
     pub shared_event_id: Option<String>,
+    /// Replaces the `userIdentity` built from `principal` (the other account's copy of a
+    /// cross-account call shows the caller as an `AWSAccount`).
+    pub user_identity: Option<UserIdentity>,
     pub now: OffsetDateTime,
 }
 
@@ -115,6 +118,7 @@ impl<'a> Capture<'a> {
             resources: Vec::new(),
             service_event_details: None,
             shared_event_id: None,
+            user_identity: None,
             now: OffsetDateTime::now_utc(),
         }
     }
@@ -131,6 +135,7 @@ pub fn capture(c: Capture<'_>) -> NewEvent {
         resources,
         service_event_details,
         shared_event_id,
+        user_identity: identity_override,
         now,
     } = c;
     let event_time = now.unix_timestamp();
@@ -149,7 +154,7 @@ pub fn capture(c: Capture<'_>) -> NewEvent {
     };
     let record = Record {
         event_version: "1.11",
-        user_identity: user_identity(principal),
+        user_identity: identity_override.unwrap_or_else(|| user_identity(principal)),
         event_time: format_time(event_time),
         event_source: call.event_source.to_string(),
         event_name: call.event_name.to_string(),

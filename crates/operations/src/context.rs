@@ -93,6 +93,7 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     state: &'a mut dyn State,
     resources: Vec<Resource>,
+    also_recorded_in: Option<String>,
 }
 
 fn internal(e: StoreError) -> ApiError {
@@ -114,6 +115,7 @@ impl<'a> Context<'a> {
             now: OffsetDateTime::now_utc(),
             state,
             resources: Vec::new(),
+            also_recorded_in: None,
         }
     }
 
@@ -209,15 +211,35 @@ impl<'a> Context<'a> {
 
     /// Names a resource the call acted on; it goes into the record's `resources`.
     pub fn add_resource(&mut self, resource_type: &str, arn: String) {
+        // The owner is the ARN's account field when it has one (a role of another account).
+        let owner = arn
+            .split(':')
+            .nth(4)
+            .filter(|a| a.len() == 12)
+            .unwrap_or(self.account_id())
+            .to_string();
         self.resources.push(Resource {
             arn,
-            account_id: self.account_id().to_string(),
+            account_id: owner,
             resource_type: Some(resource_type.to_string()),
         });
     }
 
     pub(crate) fn take_resources(&mut self) -> Vec<Resource> {
         std::mem::take(&mut self.resources)
+    }
+
+    /// Records the call in `account`'s history too (a cross-account call: the caller acts on
+    /// another account's resource). That copy shows the caller as an `AWSAccount`, and both
+    /// records share one `sharedEventID`.
+    pub fn also_record_in(&mut self, account: &str) {
+        if account != self.account_id() {
+            self.also_recorded_in = Some(account.to_string());
+        }
+    }
+
+    pub(crate) fn take_also_recorded_in(&mut self) -> Option<String> {
+        self.also_recorded_in.take()
     }
 }
 

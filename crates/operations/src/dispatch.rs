@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use billtrail_audit::{capture, CallInfo, Capture, Origin, Outcome, Resource};
+use billtrail_audit::{
+    aws_account_identity, capture, CallInfo, Capture, Origin, Outcome, Resource,
+};
 use billtrail_auth::principal::Principal;
 use billtrail_protocol::ApiError;
 use billtrail_store::NewEvent;
@@ -44,14 +46,35 @@ struct Audit {
 }
 
 impl Audit {
-    fn event(&self, outcome: &Result<Value, ApiError>, resources: Vec<Resource>) -> NewEvent {
+    /// The call's record, and when the call reached into another account, that account's copy.
+    fn events(
+        &self,
+        outcome: &Result<Value, ApiError>,
+        resources: Vec<Resource>,
+        other: Option<String>,
+    ) -> Vec<NewEvent> {
+        let shared = other.as_ref().map(|_| uuid::Uuid::new_v4().to_string());
+        let mut out = vec![self.event(outcome, resources.clone(), shared.clone(), None)];
+        if let Some(account) = other {
+            out.push(self.event(outcome, resources, shared, Some(account)));
+        }
+        out
+    }
+
+    fn event(
+        &self,
+        outcome: &Result<Value, ApiError>,
+        resources: Vec<Resource>,
+        shared_event_id: Option<String>,
+        recipient: Option<String>,
+    ) -> NewEvent {
         let call = CallInfo {
             event_source: self.op.service.event_source(),
             event_name: self.op.name,
             region: &self.region,
             read_only: self.op.read_only,
             request_id: &self.request_id,
-            recipient_account_id: &self.principal.account_id,
+            recipient_account_id: recipient.as_deref().unwrap_or(&self.principal.account_id),
         };
         let service = self.op.service;
         let model = service.model();
@@ -81,6 +104,10 @@ impl Audit {
             outcome,
         );
         c.resources = resources;
+        c.shared_event_id = shared_event_id;
+        if recipient.is_some() {
+            c.user_identity = Some(aws_account_identity(&self.principal));
+        }
         capture(c)
     }
 }
@@ -132,7 +159,7 @@ pub async fn dispatch(
     match checked {
         Err(e) => {
             let outcome = Err(e);
-            let event = audit.event(&outcome, Vec::new());
+            let event = audit.event(&outcome, Vec::new(), None, None);
             env.store
                 .transact(move |txn| txn.append(&event))
                 .await
@@ -150,21 +177,22 @@ async fn run_read(
     input: Map<String, Value>,
 ) -> Result<Value, ApiError> {
     let env2 = env.clone();
-    let (outcome, audit, resources) = tokio::task::spawn_blocking(move || {
+    let (outcome, audit, resources, other) = tokio::task::spawn_blocking(move || {
         let mut state = ReadOnly(env2.store.read().as_ref());
         let mut cx = Context::new(&env2, &audit.principal, &audit.region, &mut state);
         let outcome = (audit.op.handler)(&mut cx, input);
         let resources = cx.take_resources();
-        (outcome, audit, resources)
+        let other = cx.take_also_recorded_in();
+        (outcome, audit, resources, other)
     })
     .await
     .map_err(|e| {
         tracing::error!(error = %e, "a read handler panicked");
         ApiError::internal()
     })?;
-    let event = audit.event(&outcome, resources);
+    let events = audit.events(&outcome, resources, other);
     env.store
-        .transact(move |txn| txn.append(&event))
+        .transact(move |txn| events.iter().try_for_each(|e| txn.append(e).map(drop)))
         .await
         .map_err(store_failed)?;
     outcome
@@ -180,13 +208,17 @@ async fn run_write(
         .store
         .transact(move |txn| {
             let mut resources = Vec::new();
+            let mut other = None;
             let outcome = txn.atomic(|t| {
                 let mut cx = Context::new(&env2, &audit.principal, &audit.region, t);
                 let out = (audit.op.handler)(&mut cx, input);
                 resources = cx.take_resources();
+                other = cx.take_also_recorded_in();
                 out
             })?;
-            txn.append(&audit.event(&outcome, resources))?;
+            for event in audit.events(&outcome, resources, other) {
+                txn.append(&event)?;
+            }
             Ok(outcome)
         })
         .await

@@ -17,6 +17,7 @@ use billtrail_auth::credentials::{
 };
 use billtrail_auth::principal::Identity;
 use billtrail_operations::billing_console::{AccountProfile, PROFILE_ID, PROFILE_KIND};
+use billtrail_operations::iam::state::{UserKey, ROOT_OWNER, USER_KEY_KIND};
 use billtrail_query::TokenKey;
 use billtrail_store::{Key, Store};
 use rand::Rng;
@@ -194,6 +195,17 @@ pub async fn bootstrap(
             )?;
             t.put(&Key::new(&account_id, PROFILE_KIND, PROFILE_ID), &profile)?;
             t.put(&Key::global(ACCESS_KEY_KIND, &key.access_key_id), &key)?;
+            t.put(
+                &Key::new(
+                    &account_id,
+                    USER_KEY_KIND,
+                    &format!("{ROOT_OWNER}/{}", key.access_key_id),
+                ),
+                &UserKey {
+                    access_key_id: key.access_key_id.clone(),
+                    create_date: key.created.clone(),
+                },
+            )?;
             t.put(&Key::global(INSTALLATION_KIND, INSTALLATION_ID), &inst)
         })
         .await?;

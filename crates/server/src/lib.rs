@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use billtrail_auth::credentials::{AccessKeyRecord, ACCESS_KEY_KIND};
 use billtrail_operations::Env;
 use billtrail_store::Store;
 use tokio::net::TcpListener;
@@ -137,16 +138,34 @@ async fn organizations_worker(env: Arc<Env>) {
     }
 }
 
-/// Deletes events older than the retention period, hourly.
+/// Hourly housekeeping: deletes events older than the retention period, and temporary
+/// credentials a day after they expired (authentication refuses them from the moment they do).
 async fn retention_worker(env: Arc<Env>, retention: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let cutoff = time::OffsetDateTime::now_utc().unix_timestamp() - retention.as_secs() as i64;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let cutoff = now - retention.as_secs() as i64;
         match env.store.transact(move |t| t.prune_before(cutoff)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned events past retention"),
             Err(e) => tracing::error!(error = %e, "retention pruning failed"),
+        }
+        let swept = env.store.transact(move |t| {
+            let keys = t.scan::<AccessKeyRecord>("", ACCESS_KEY_KIND)?;
+            let mut n = 0u64;
+            for (id, k) in keys {
+                if k.session.is_some_and(|s| s.expires + 86_400 < now) {
+                    t.delete(&billtrail_store::Key::global(ACCESS_KEY_KIND, &id))?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        });
+        match swept.await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "deleted expired temporary credentials"),
+            Err(e) => tracing::error!(error = %e, "sweeping temporary credentials failed"),
         }
     }
 }

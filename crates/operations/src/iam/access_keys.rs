@@ -12,13 +12,10 @@ use billtrail_auth::principal::Identity;
 use billtrail_protocol::ApiError;
 use serde::{Deserialize, Serialize};
 
-use super::state::{UserKey, USER_KEY_KIND};
+use super::state::{UserKey, ROOT_OWNER, USER_KEY_KIND};
 use super::users::load_user;
 use super::{limit_exceeded, no_such_entity, now_iso, page, target_user};
 use crate::{Context, Empty};
-
-/// The index owner name of the root user's keys (IAM user names cannot contain ':').
-pub const ROOT_OWNER: &str = ":root";
 
 /// The most keys a user may have, as in IAM.
 const MAX_KEYS: usize = 2;

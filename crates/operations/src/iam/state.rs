@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const USER_KIND: &str = "iam_user";
 pub const ROLE_KIND: &str = "iam_role";
 pub const USER_KEY_KIND: &str = "iam_user_key";
+/// The index owner name of the root user's keys (IAM user names cannot contain ':').
+pub const ROOT_OWNER: &str = ":root";
 
 /// The role every account created by Organizations gets, assumable by the management account.
 pub const ORGANIZATION_ROLE: &str = "OrganizationAccountAccessRole";

@@ -237,6 +237,8 @@ fn assume_role(cx: &mut Context<'_>, input: AssumeRoleInput) -> Result<AssumeRol
     };
     let credentials = issue(cx, account, identity, duration, mfa, policy)?;
     cx.add_resource("AWS::IAM::Role", input.role_arn.clone());
+    // A role of another account: that account's history shows the call too.
+    cx.also_record_in(account);
     Ok(AssumeRoleOutput {
         credentials,
         assumed_role_user: AssumedRoleUser {
