@@ -1,0 +1,1 @@
+//! Log file integrity: signed, chained digest files, their keys, and validation.
