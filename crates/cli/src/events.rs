@@ -109,14 +109,12 @@ pub fn run(cmd: EventsCommand) -> Result<(), String> {
                 }
                 events.truncate(max_items);
                 match output {
-                    Output::Json => {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&json!({ "Events": events }))
-                                .map_err(|e| e.to_string())?
-                        )
-                    }
-                    Output::Table => print_table(&events),
+                    Output::Json => crate::emit(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&json!({ "Events": events }))
+                            .map_err(|e| e.to_string())?
+                    )),
+                    Output::Table => crate::emit(&table(&events)),
                 }
                 Ok(())
             }
@@ -171,7 +169,9 @@ fn parse_time(s: &str) -> Result<i64, String> {
     Ok(OffsetDateTime::now_utc().unix_timestamp() - age.as_secs() as i64)
 }
 
-fn print_table(events: &[Value]) {
+/// The events as an aligned text table.
+fn table(events: &[Value]) -> String {
+    let mut out = String::new();
     let cell = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let rows: Vec<[String; 5]> = events
         .iter()
@@ -203,21 +203,23 @@ fn print_table(events: &[Value]) {
             *w = (*w).max(c.len());
         }
     }
-    let line = |cols: [&str; 5]| {
+    let mut line = |cols: [&str; 5]| {
         let parts: Vec<String> = cols
             .iter()
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
     };
     line(header);
     for r in &rows {
         line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
     if rows.is_empty() {
-        println!("(no events)");
+        out.push_str("(no events)\n");
     }
+    out
 }
 
 fn billtrail_audit_time(unix: i64) -> String {

@@ -59,7 +59,7 @@ fn main() -> std::process::ExitCode {
             config,
         } => serve(data.data_dir, listen, config),
         Command::Env { data } => billtrail_server::bootstrap::env_exports(&data.data_dir)
-            .map(|text| print!("{text}"))
+            .map(|text| emit(&text))
             .map_err(|e| e.to_string()),
         Command::Events { command } => events::run(command),
     };
@@ -69,6 +69,16 @@ fn main() -> std::process::ExitCode {
             eprintln!("billtrail: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => eprintln!("billtrail: stdout: {e}"),
+        _ => {}
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Env {
     /// Signalled after every committed write, so that background workers waiting for work
     /// (such as finishing a `CreateAccount`) start at once instead of at their next tick.
     pub committed: tokio::sync::Notify,
+    /// Event history's retention, in seconds (lookups never return older events).
+    pub retention_seconds: i64,
 }
 
 impl Env {
@@ -29,6 +31,7 @@ impl Env {
             token_key,
             vault,
             committed: tokio::sync::Notify::new(),
+            retention_seconds: billtrail_query::RETENTION_SECONDS,
         }
     }
 }

@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 
 pub use token::TokenKey;
 
-/// How long event history keeps events.
+/// How long event history keeps events unless configured otherwise: 90 days, as CloudTrail.
 pub const RETENTION_SECONDS: i64 = 90 * 24 * 3600;
 pub const DEFAULT_MAX_RESULTS: usize = 50;
 
@@ -53,6 +53,8 @@ pub struct Scope<'a> {
     pub region: &'a str,
     /// Unix seconds now, for retention.
     pub now: i64,
+    /// Events older than this many seconds are past retention and never returned.
+    pub retention: i64,
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -156,7 +158,7 @@ pub fn plan(
             ));
         }
     }
-    let oldest = scope.now - RETENTION_SECONDS;
+    let oldest = scope.now - scope.retention;
     let mut query = EventQuery {
         account_id: scope.account_id.to_string(),
         region: scope.region.to_string(),

@@ -77,7 +77,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .filter(|p| !p.is_empty());
     let (installation, created) =
         bootstrap::bootstrap(&store, &keys, data_dir, root_password).await?;
-    let env = Arc::new(Env::new(store, keys.token_key, keys.vault));
+    let mut env = Env::new(store, keys.token_key, keys.vault);
+    env.retention_seconds = i64::try_from(config.retention.as_secs()).unwrap_or(i64::MAX);
+    let env = Arc::new(env);
     let tls = config
         .tls
         .as_ref()

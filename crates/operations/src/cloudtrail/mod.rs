@@ -20,6 +20,7 @@ fn lookup_events(cx: &mut Context<'_>, input: Map<String, Value>) -> Result<Valu
         account_id: cx.account_id(),
         region: cx.region,
         now: cx.now.unix_timestamp(),
+        retention: cx.env.retention_seconds,
     };
     billtrail_query::lookup(cx.read_side(), &input, &scope, &cx.env.token_key)
 }
