@@ -73,7 +73,13 @@ pub struct ListRequest<'a> {
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
     /// Writes an object durably, replacing any object at `key`.
-    async fn put(&self, bucket: &str, key: &str, body: Bytes, metadata: &Metadata) -> Result<(), ObjectError>;
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        metadata: &Metadata,
+    ) -> Result<(), ObjectError>;
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, ObjectError>;
     async fn head(&self, bucket: &str, key: &str) -> Result<ObjectMeta, ObjectError>;
     async fn list(&self, bucket: &str, req: &ListRequest<'_>) -> Result<Listing, ObjectError>;
