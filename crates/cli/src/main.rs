@@ -1,6 +1,8 @@
 //! `billtrail`: the one binary. `serve` runs the server; the other commands are its tools.
 
+mod buckets;
 mod events;
+mod validate;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -48,6 +50,13 @@ enum Command {
         #[command(subcommand)]
         command: events::EventsCommand,
     },
+    /// Local trail buckets (folders under DATA_DIR/buckets): create and list them.
+    Buckets {
+        #[command(subcommand)]
+        command: buckets::BucketsCommand,
+    },
+    /// Validate a trail's log files and digests, as `aws cloudtrail validate-logs` does, and more.
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +71,12 @@ fn main() -> std::process::ExitCode {
             .map(|text| emit(&text))
             .map_err(|e| e.to_string()),
         Command::Events { command } => events::run(command),
+        Command::Buckets { command } => buckets::run(command),
+        Command::Validate(args) => match validate::run(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return std::process::ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

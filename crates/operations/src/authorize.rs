@@ -203,3 +203,19 @@ pub(crate) fn authorize(cx: &mut Context<'_>, p: &Principal, op: &OpSpec) -> Res
         )),
     }
 }
+
+/// Whether `p`'s policies allow `action` on `resource` (an ARN), for calls served outside
+/// [`crate::dispatch`]: the server's S3 API. The same evaluation as for operations, without the
+/// billing gate: root and AWS services may do anything, everyone else what their identity and
+/// session policies allow.
+pub fn identity_allows(
+    env: &crate::Env,
+    p: &Principal,
+    action: &str,
+    resource: &str,
+) -> Result<Decision, ApiError> {
+    let mut state = crate::context::ReadOnly(env.store.read().as_ref());
+    let mut cx = Context::new(env, p, "us-east-1", &mut state);
+    let perms = permissions(&mut cx, p)?;
+    Ok(decide(&perms, p, action, resource))
+}

@@ -1,9 +1,12 @@
 //! [`Context`]: what a handler sees of the world, and [`Env`], what the server shares with every
 //! call.
 
+use std::sync::Arc;
+
 use billtrail_audit::Resource;
 use billtrail_auth::credentials::Vault;
 use billtrail_auth::principal::Principal;
+use billtrail_objects::ObjectStore;
 use billtrail_protocol::ApiError;
 use billtrail_query::TokenKey;
 use billtrail_store::{Key, ReadSide, Store, StoreError, Txn};
@@ -22,6 +25,10 @@ pub struct Env {
     pub committed: tokio::sync::Notify,
     /// Event history's retention, in seconds (lookups never return older events).
     pub retention_seconds: i64,
+    /// Where trail buckets live. Operations that name a bucket (see [`crate::OpSpec`]'s
+    /// `bucket_member`) have its existence checked here before their handler runs; without a
+    /// store, no bucket exists.
+    pub objects: Option<Arc<dyn ObjectStore>>,
 }
 
 impl Env {
@@ -32,6 +39,7 @@ impl Env {
             vault,
             committed: tokio::sync::Notify::new(),
             retention_seconds: billtrail_query::RETENTION_SECONDS,
+            objects: None,
         }
     }
 }
@@ -43,6 +51,8 @@ pub(crate) trait State {
         -> Result<Vec<(String, String)>, StoreError>;
     fn put_text(&mut self, key: &Key<'_>, text: &str) -> Result<(), StoreError>;
     fn delete(&mut self, key: &Key<'_>) -> Result<bool, StoreError>;
+    /// The record log's highest sequence number so far (see [`Txn::last_seq`]).
+    fn last_seq(&mut self) -> Result<u64, StoreError>;
 }
 
 /// Inside the group-commit transaction: reads see, and writes join, the batch.
@@ -62,6 +72,9 @@ impl State for Txn<'_> {
     }
     fn delete(&mut self, key: &Key<'_>) -> Result<bool, StoreError> {
         Txn::delete(self, key)
+    }
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        Txn::last_seq(self)
     }
 }
 
@@ -85,6 +98,9 @@ impl State for ReadOnly<'_> {
     fn delete(&mut self, key: &Key<'_>) -> Result<bool, StoreError> {
         Err(read_only_write(key))
     }
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        self.0.last_seq()
+    }
 }
 
 /// A handler's view of one call: who called, and the state of the caller's account.
@@ -97,6 +113,8 @@ pub struct Context<'a> {
     state: &'a mut dyn State,
     resources: Vec<Resource>,
     also_recorded_in: Option<String>,
+    /// The bucket the call names and whether it exists, checked before the handler ran.
+    bucket: Option<(String, bool)>,
 }
 
 fn internal(e: StoreError) -> ApiError {
@@ -119,7 +137,36 @@ impl<'a> Context<'a> {
             state,
             resources: Vec::new(),
             also_recorded_in: None,
+            bucket: None,
         }
+    }
+
+    pub(crate) fn with_bucket(mut self, bucket: Option<(String, bool)>) -> Self {
+        self.bucket = bucket;
+        self
+    }
+
+    /// Whether the bucket named by the operation's `bucket_member` exists, as checked (in the
+    /// object store, asynchronously) before the handler ran. Handlers run synchronously inside
+    /// the store's transaction and cannot ask the object store themselves; asking about any
+    /// other bucket is a bug in the operation's table entry, and an internal error.
+    pub fn bucket_exists(&self, bucket: &str) -> Result<bool, ApiError> {
+        match &self.bucket {
+            Some((name, exists)) if name == bucket => Ok(*exists),
+            _ => {
+                tracing::error!(
+                    bucket,
+                    "a handler asked about a bucket that was not checked"
+                );
+                Err(ApiError::internal())
+            }
+        }
+    }
+
+    /// The record log's highest sequence number so far, this call's transaction included:
+    /// every record appended after this point of the call gets a higher one.
+    pub fn last_seq(&mut self) -> Result<u64, ApiError> {
+        self.state.last_seq().map_err(internal)
     }
 
     /// The account the call acts on: the caller's own.

@@ -198,11 +198,49 @@ async fn run_read(
     outcome
 }
 
+/// The bucket an operation names (its `bucket_member`) and whether it exists. Asked before the
+/// transaction, since the object store is asynchronous and may be remote.
+async fn check_bucket(
+    env: &Env,
+    op: &OpSpec,
+    input: &Map<String, Value>,
+) -> Result<Option<(String, bool)>, ApiError> {
+    let Some(name) = op
+        .bucket_member
+        .and_then(|m| input.get(m))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let exists = match &env.objects {
+        None => false,
+        // A name no store could hold cannot exist; the handler says why it is invalid.
+        Some(_) if billtrail_objects::validate_bucket_name(name).is_err() => false,
+        Some(objects) => objects.bucket_exists(name).await.map_err(|e| {
+            tracing::error!(bucket = name, error = %e, "could not check whether a bucket exists");
+            ApiError::internal()
+        })?,
+    };
+    Ok(Some((name.to_string(), exists)))
+}
+
 async fn run_write(
     env: Arc<Env>,
     audit: Audit,
     input: Map<String, Value>,
 ) -> Result<Value, ApiError> {
+    let bucket = match check_bucket(&env, audit.op, &input).await {
+        Ok(b) => b,
+        Err(e) => {
+            let outcome = Err(e);
+            let event = audit.event(&outcome, Vec::new(), None, None);
+            env.store
+                .transact(move |txn| txn.append(&event))
+                .await
+                .map_err(store_failed)?;
+            return outcome;
+        }
+    };
     let env2 = env.clone();
     let outcome = env
         .store
@@ -210,7 +248,8 @@ async fn run_write(
             let mut resources = Vec::new();
             let mut other = None;
             let outcome = txn.atomic(|t| {
-                let mut cx = Context::new(&env2, &audit.principal, &audit.region, t);
+                let mut cx =
+                    Context::new(&env2, &audit.principal, &audit.region, t).with_bucket(bucket);
                 let out = (audit.op.handler)(&mut cx, input);
                 resources = cx.take_resources();
                 other = cx.take_also_recorded_in();

@@ -27,6 +27,8 @@ pub mod organizations;
 mod service;
 pub mod sts;
 
+/// For the server's S3 API, which is served outside [`dispatch`].
+pub use authorize::identity_allows;
 pub use context::{Context, Env};
 pub use dispatch::{dispatch, Request};
 pub use service::{all_operations, find, OpSpec, Protocol, Service};
@@ -57,7 +59,8 @@ pub(crate) fn typed<I: DeserializeOwned, O: Serialize>(
     })
 }
 
-/// Declares a table entry: `op!(Service, "Name", read_only, "iam:Action", module::handler)`.
+/// Declares a table entry: `op!(Service, "Name", read_only, "iam:Action", module::handler)`,
+/// optionally with `bucket: "Member"` before the handler (see [`OpSpec::bucket_member`]).
 macro_rules! op {
     ($service:ident, $name:literal, read_only: $ro:literal, action: $action:literal, $handler:path) => {
         $crate::OpSpec {
@@ -65,6 +68,17 @@ macro_rules! op {
             name: $name,
             read_only: $ro,
             action: $action,
+            bucket_member: None,
+            handler: |cx, input| $crate::typed(cx, input, $handler),
+        }
+    };
+    ($service:ident, $name:literal, read_only: $ro:literal, action: $action:literal, bucket: $member:literal, $handler:path) => {
+        $crate::OpSpec {
+            service: $crate::Service::$service,
+            name: $name,
+            read_only: $ro,
+            action: $action,
+            bucket_member: Some($member),
             handler: |cx, input| $crate::typed(cx, input, $handler),
         }
     };

@@ -138,6 +138,11 @@ pub struct OpSpec {
     pub read_only: bool,
     /// The IAM action a policy must allow.
     pub action: &'static str,
+    /// The input member that names an S3 bucket whose existence the handler needs: the
+    /// pipeline asks the object store before running the handler (which cannot: it runs
+    /// synchronously inside the store's transaction), and the handler reads the answer with
+    /// [`Context::bucket_exists`](crate::Context::bucket_exists).
+    pub bucket_member: Option<&'static str>,
     pub(crate) handler: Handler,
 }
 

@@ -4,8 +4,8 @@
 //!   root, the same file the AWS CLI loads through `AWS_DATA_PATH`, so the server and the
 //!   client can never disagree about a shape.
 //! * `cloudtrail`: `crates/protocol/models/cloudtrail.json`, the subset of botocore's
-//!   `cloudtrail/2013-11-01` we serve (server-side only; the CLI has botocore's own model).
-//!
+//!   `cloudtrail/2013-11-01` we serve, written by `models/subset.py` (server-side only; the CLI
+//!   has botocore's own model).
 //! * `iam` and `sts`: `crates/protocol/models/iam.json` and `sts.json`, the subsets of
 //!   botocore's `iam/2010-05-08` and `sts/2011-06-15` we serve over AWS Query, written by
 //!   `models/subset.py` from the pinned botocore (server-side only, like `cloudtrail`).

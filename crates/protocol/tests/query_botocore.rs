@@ -1,8 +1,9 @@
 //! The AWS Query codec against the real botocore (and boto3 and the AWS CLI), for every IAM
 //! and STS operation we serve:
 //!
-//! * our `iam.json`/`sts.json` are exactly what `models/subset.py` cuts out of the pinned
-//!   botocore (same members, types, constraints, wrappers and error traits);
+//! * our `iam.json`/`sts.json`/`cloudtrail.json` are exactly what `models/subset.py` cuts out
+//!   of the pinned botocore (same members, types, constraints, wrappers and error traits; the
+//!   cloudtrail exceptions get the `message` member and HTTP status botocore leaves out);
 //! * (a) botocore's own `QuerySerializer` writes requests that [`decode`] turns back into the
 //!   very parameters it was given;
 //! * (b) botocore's `QueryParser` reads every [`encode_response`] back into the output we
@@ -323,7 +324,7 @@ fn our_models_are_the_pinned_botocore_subset() {
         .unwrap();
     assert!(
         out.status.success(),
-        "models/iam.json or sts.json differ from what models/subset.py cuts out of the \
+        "models/iam.json, sts.json or cloudtrail.json differ from what models/subset.py cuts out of the \
          installed botocore:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router for every protocol on the one listen address.
 //!
-//! `POST /` with `X-Amz-Target` is AWS JSON 1.1. Each request is read (bounded), authenticated,
+//! `POST /` with `X-Amz-Target` is AWS JSON 1.1 (and AWS Query); `GET /` and `/<bucket>[/<key>]`
+//! are S3's REST API, in [`crate::s3`]. Each JSON or Query request is read (bounded), authenticated,
 //! decoded and handed to [`billtrail_operations::dispatch`]; its answer, or its [`ApiError`], is
 //! encoded here and only here.
 
@@ -12,7 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use billtrail_audit::{EventType, Origin, TlsDetails};
 use billtrail_auth::sigv4::{self, RequestParts};
@@ -27,6 +28,11 @@ pub struct AppState {
     pub env: Arc<Env>,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
+    /// Every trail bucket, local or on an S3-compatible endpoint: served by the S3 API
+    /// ([`crate::s3`]), written by delivery.
+    pub objects: Arc<billtrail_objects::Buckets>,
+    /// The installation's management account: the owner S3 listings show.
+    pub management_account_id: String,
 }
 
 /// What the listener knows about a connection, attached to each of its requests.
@@ -41,9 +47,15 @@ pub struct ConnInfo {
 /// extension to each request as the listener does.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", post(api))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/", post(api).get(crate::s3::handle))
+        // Other methods on these two are S3's (which refuses them as bucket names).
+        .route("/health", get(health).fallback(crate::s3::handle))
+        .route("/metrics", get(metrics).fallback(crate::s3::handle))
+        // S3's REST API, path-style (crate::s3). The static routes above win over `{bucket}`,
+        // so `health` and `metrics` are not bucket names (s3::RESERVED_BUCKET_NAMES).
+        .route("/{bucket}", any(crate::s3::handle))
+        .route("/{bucket}/", any(crate::s3::handle))
+        .route("/{bucket}/{*key}", any(crate::s3::handle))
         .with_state(state)
 }
 

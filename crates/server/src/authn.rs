@@ -14,45 +14,76 @@ use time::OffsetDateTime;
 
 use billtrail_operations::Env;
 
-/// Errors are spelled the JSON 1.1 way; Query services respell them at the edge.
-fn sig_error(e: SigV4Error) -> ApiError {
-    ApiError::new(e.code(), e.status(), e.to_string())
+/// Why a request was not authenticated, before a wire protocol spells it: JSON 1.1 by
+/// [`AuthnError::to_api_error`] (Query services respell that at the edge), S3 its own way.
+#[derive(Debug)]
+pub enum AuthnError {
+    /// The signature is malformed, stale or wrong (see [`SigV4Error`]).
+    Signature(SigV4Error),
+    /// No such access key, or an inactive one.
+    UnknownKey,
+    /// A session token that does not belong with the key (or one sent with a long-term key).
+    InvalidToken,
+    /// Temporary credentials past their expiry.
+    ExpiredToken,
+    /// The store or the vault failed; the detail is logged.
+    Internal,
 }
 
-fn unrecognized() -> ApiError {
-    ApiError::new(
-        "UnrecognizedClientException",
-        400,
-        "The security token included in the request is invalid.",
-    )
+impl AuthnError {
+    /// As the AWS JSON protocols spell it.
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            AuthnError::Signature(e) => ApiError::new(e.code(), e.status(), e.to_string()),
+            AuthnError::UnknownKey | AuthnError::InvalidToken => ApiError::new(
+                "UnrecognizedClientException",
+                400,
+                "The security token included in the request is invalid.",
+            ),
+            AuthnError::ExpiredToken => ApiError::new(
+                "ExpiredTokenException",
+                400,
+                "The security token included in the request is expired",
+            ),
+            AuthnError::Internal => ApiError::internal(),
+        }
+    }
 }
 
 /// Authenticates a request; returns who signed it and what the signature claims (service and
 /// region of the scope).
 pub fn authenticate(env: &Env, parts: &RequestParts<'_>) -> Result<(Principal, Claim), ApiError> {
-    let claim = sigv4::parse(parts).map_err(sig_error)?;
+    authenticate_detailed(env, parts).map_err(|e| e.to_api_error())
+}
+
+/// [`authenticate`], with the reason for a failure left for the caller's protocol to spell.
+pub fn authenticate_detailed(
+    env: &Env,
+    parts: &RequestParts<'_>,
+) -> Result<(Principal, Claim), AuthnError> {
+    let claim = sigv4::parse(parts).map_err(AuthnError::Signature)?;
     let record: AccessKeyRecord = env
         .store
         .get(&Key::global(ACCESS_KEY_KIND, &claim.access_key_id))
         .map_err(|e| {
             tracing::error!(error = %e, "access key lookup failed");
-            ApiError::internal()
+            AuthnError::Internal
         })?
-        .ok_or_else(unrecognized)?;
+        .ok_or(AuthnError::UnknownKey)?;
     if record.status != KeyStatus::Active {
-        return Err(unrecognized());
+        return Err(AuthnError::UnknownKey);
     }
     let secret = env.vault.open(&record.sealed_secret).map_err(|e| {
         tracing::error!(error = %e, key = %record.access_key_id, "cannot open a stored secret");
-        ApiError::internal()
+        AuthnError::Internal
     })?;
     let now = OffsetDateTime::now_utc();
-    sigv4::verify(parts, &claim, &secret, now).map_err(sig_error)?;
+    sigv4::verify(parts, &claim, &secret, now).map_err(AuthnError::Signature)?;
 
     let session = match &record.session {
         None => {
             if claim.security_token.is_some() {
-                return Err(unrecognized());
+                return Err(AuthnError::InvalidToken);
             }
             None
         }
@@ -61,16 +92,12 @@ pub fn authenticate(env: &Env, parts: &RequestParts<'_>) -> Result<(Principal, C
             let token = env
                 .vault
                 .open(&s.sealed_token)
-                .map_err(|_| ApiError::internal())?;
+                .map_err(|_| AuthnError::Internal)?;
             if !bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) {
-                return Err(unrecognized());
+                return Err(AuthnError::InvalidToken);
             }
             if now.unix_timestamp() >= s.expires {
-                return Err(ApiError::new(
-                    "ExpiredTokenException",
-                    400,
-                    "The security token included in the request is expired",
-                ));
+                return Err(AuthnError::ExpiredToken);
             }
             Some(Session {
                 creation_date: s.creation_date.clone(),

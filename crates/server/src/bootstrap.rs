@@ -230,8 +230,8 @@ fn write_credentials(
     write_private(&aws_dir(data_dir).join("credentials"), text.as_bytes())
 }
 
-/// Writes the profile's config (endpoint and region) and the models, on every start, so that
-/// they follow the address the server listens on.
+/// Writes the profile's config (endpoint, region, path-style S3) and the models, on every
+/// start, so that they follow the address the server listens on.
 pub fn write_cli_files(
     data_dir: &Path,
     public_url: &str,
@@ -243,6 +243,9 @@ pub fn write_cli_files(
     if let Some(ca) = ca_bundle {
         text.push_str(&format!("ca_bundle = {}\n", ca.display()));
     }
+    // botocore's nested S3 settings: path-style addressing (`/bucket/key`), which the S3 API
+    // on this endpoint serves. Nested lines are indented and must come last.
+    text.push_str("s3 =\n    addressing_style = path\n");
     write_private(&dir.join("config"), text.as_bytes())?;
     for (path, contents) in MODELS {
         write_private(&dir.join("models").join(path), contents.as_bytes())?;
@@ -284,6 +287,8 @@ pub fn env_exports(data_dir: &Path) -> Result<String, ServerError> {
     ));
     if let Some(url) = endpoint {
         out.push_str(&format!("export BILLTRAIL_ENDPOINT='{url}'\n"));
+        // The same address serves S3's API (trail buckets), path-style.
+        out.push_str(&format!("export AWS_ENDPOINT_URL_S3='{url}'\n"));
     }
     Ok(out)
 }

@@ -13,8 +13,27 @@
 //!
 //! [events]
 //! retention = "90d"               # event history keeps events this long
+//!
+//! [trail]
+//! delivery_interval = "60s"       # how often log files are delivered (AWS: about 5 minutes)
+//! digest_interval = "1h"          # how often digest files are delivered (AWS: hourly)
+//! max_file_bytes = 52428800       # the most bytes of JSON (uncompressed) in one log file
+//!
+//! [notifications]                 # delivery notifications: SNS topic -> webhook URL
+//! # my-topic = "https://example.com/cloudtrail-hook"   # by topic name (or full topic ARN)
+//!
+//! [buckets.my-trail-bucket]       # a trail bucket on an S3-compatible endpoint (default: a
+//! endpoint = "http://127.0.0.1:9000"  # folder under DATA_DIR/buckets); see billtrail_objects
+//! region = "us-east-1"
+//! access_key_id = "AKIA..."
+//! secret_access_key = "..."       # better: BILLTRAIL_BUCKETS_MY_TRAIL_BUCKET_SECRET_ACCESS_KEY
+//! path_style = true
 //! ```
+//!
+//! Durations are human-readable (`5s`, `90s`, `1h`, `90d`). `[notifications]` has no fixed keys,
+//! so it is set in the file only.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +56,13 @@ pub enum ConfigError {
 pub struct RawConfig {
     pub server: RawServer,
     pub events: RawEvents,
+    pub trail: RawTrail,
+    /// SNS topic (name or ARN) → webhook URL.
+    pub notifications: BTreeMap<String, String>,
+    /// Trail buckets on S3-compatible endpoints, by bucket name. Each key can also come from
+    /// `BILLTRAIL_BUCKETS_<NAME>_<KEY>` (name upper-cased, `-` and `.` as `_`) for a bucket
+    /// named here.
+    pub buckets: BTreeMap<String, billtrail_objects::BucketConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +79,24 @@ pub struct RawServer {
 #[serde(default, deny_unknown_fields)]
 pub struct RawEvents {
     pub retention: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawTrail {
+    pub delivery_interval: String,
+    pub digest_interval: String,
+    pub max_file_bytes: u64,
+}
+
+impl Default for RawTrail {
+    fn default() -> Self {
+        RawTrail {
+            delivery_interval: "60s".into(),
+            digest_interval: "1h".into(),
+            max_file_bytes: 50 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for RawServer {
@@ -85,6 +129,16 @@ pub struct Config {
     /// The URL clients use to reach the server.
     pub public_url: String,
     pub retention: Duration,
+    /// How often the delivery worker runs (`[trail] delivery_interval`).
+    pub delivery_interval: Duration,
+    /// How often the digest worker runs (`[trail] digest_interval`).
+    pub digest_interval: Duration,
+    /// The most bytes of JSON in one log file (`[trail] max_file_bytes`).
+    pub max_file_bytes: usize,
+    /// SNS topic (name or ARN) → webhook URL (`[notifications]`).
+    pub notifications: BTreeMap<String, String>,
+    /// Trail buckets on S3-compatible endpoints (`[buckets.<name>]`), checked.
+    pub buckets: BTreeMap<String, billtrail_objects::BucketConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -108,10 +162,21 @@ impl RawConfig {
             }
             None => toml::Table::new(),
         };
-        apply_env(&mut doc, env)?;
-        toml::Value::Table(doc)
+        let env: Vec<(String, String)> = env.collect();
+        apply_env(&mut doc, env.iter().cloned())?;
+        let mut raw: RawConfig = toml::Value::Table(doc)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        for (name, bucket) in raw.buckets.iter_mut() {
+            *bucket = bucket
+                .clone()
+                .with_env(name, env.iter().cloned())
+                .map_err(|e| ConfigError::Invalid {
+                    key: "buckets",
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(raw)
     }
 
     pub fn validate(self, data_dir: PathBuf) -> Result<Config, ConfigError> {
@@ -159,6 +224,46 @@ impl RawConfig {
                 message: e.to_string(),
             }
         })?;
+        let interval = |key: &'static str, text: &str| {
+            humantime::parse_duration(text)
+                .map_err(|e| e.to_string())
+                .and_then(|d| {
+                    if d.is_zero() {
+                        Err("must be longer than zero".to_string())
+                    } else {
+                        Ok(d)
+                    }
+                })
+                .map_err(|message| ConfigError::Invalid {
+                    key,
+                    message: format!("{text:?}: {message}"),
+                })
+        };
+        let delivery_interval = interval("trail.delivery_interval", &self.trail.delivery_interval)?;
+        let digest_interval = interval("trail.digest_interval", &self.trail.digest_interval)?;
+        let max_file_bytes = usize::try_from(self.trail.max_file_bytes)
+            .ok()
+            .filter(|n| *n >= 1024)
+            .ok_or_else(|| ConfigError::Invalid {
+                key: "trail.max_file_bytes",
+                message: "must be at least 1024".into(),
+            })?;
+        for (name, bucket) in &self.buckets {
+            billtrail_objects::validate_bucket_name(name)
+                .and_then(|()| bucket.validate(name))
+                .map_err(|e| ConfigError::Invalid {
+                    key: "buckets",
+                    message: e.to_string(),
+                })?;
+        }
+        for (topic, url) in &self.notifications {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    key: "notifications",
+                    message: format!("{topic}: {url:?} is not an http:// or https:// URL"),
+                });
+            }
+        }
         Ok(Config {
             data_dir,
             listen,
@@ -166,6 +271,11 @@ impl RawConfig {
             max_body_bytes,
             public_url,
             retention,
+            delivery_interval,
+            digest_interval,
+            max_file_bytes,
+            notifications: self.notifications,
+            buckets: self.buckets,
         })
     }
 }
@@ -238,6 +348,60 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:4590");
         assert_eq!(c.retention, Duration::from_secs(90 * 86400));
         assert!(c.tls.is_none());
+        assert_eq!(c.delivery_interval, Duration::from_secs(60));
+        assert_eq!(c.digest_interval, Duration::from_secs(3600));
+        assert_eq!(c.max_file_bytes, 50 * 1024 * 1024);
+        assert!(c.notifications.is_empty());
+    }
+
+    #[test]
+    fn trail_settings_from_file_and_environment() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[trail]\ndelivery_interval = \"10s\"\n\n[notifications]\nmy-topic = \"http://127.0.0.1:9/hook\"\n",
+        )
+        .expect("write");
+        let env = vec![
+            (
+                "BILLTRAIL_TRAIL_DELIVERY_INTERVAL".to_string(),
+                "5s".to_string(),
+            ),
+            (
+                "BILLTRAIL_TRAIL_DIGEST_INTERVAL".to_string(),
+                "20s".to_string(),
+            ),
+            (
+                "BILLTRAIL_TRAIL_MAX_FILE_BYTES".to_string(),
+                "4096".to_string(),
+            ),
+        ];
+        let c = RawConfig::load(Some(&p), env.into_iter())
+            .expect("load")
+            .validate("d".into())
+            .expect("valid");
+        assert_eq!(c.delivery_interval, Duration::from_secs(5));
+        assert_eq!(c.digest_interval, Duration::from_secs(20));
+        assert_eq!(c.max_file_bytes, 4096);
+        assert_eq!(
+            c.notifications.get("my-topic").map(String::as_str),
+            Some("http://127.0.0.1:9/hook")
+        );
+        for (key, value) in [
+            ("BILLTRAIL_TRAIL_DELIVERY_INTERVAL", "soon"),
+            ("BILLTRAIL_TRAIL_DELIVERY_INTERVAL", "0s"),
+            ("BILLTRAIL_TRAIL_MAX_FILE_BYTES", "10"),
+        ] {
+            let env = vec![(key.to_string(), value.to_string())];
+            let refused =
+                RawConfig::load(None, env.into_iter()).and_then(|r| r.validate("d".into()));
+            assert!(refused.is_err(), "{key}={value}");
+        }
+        std::fs::write(&p, "[notifications]\nt = \"ftp://x\"\n").expect("write");
+        assert!(RawConfig::load(Some(&p), std::iter::empty())
+            .and_then(|r| r.validate("d".into()))
+            .is_err());
     }
 
     #[test]
@@ -266,6 +430,41 @@ mod tests {
         assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(c.max_body_bytes, 2048);
         assert_eq!(c.public_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn s3_buckets_from_file_with_the_secret_from_the_environment() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[buckets.trail-bucket]\nendpoint = \"http://127.0.0.1:9000\"\naccess_key_id = \"AKIA\"\npath_style = true\n",
+        )
+        .expect("write");
+        let raw = RawConfig::load(Some(&p), std::iter::empty()).expect("load");
+        assert!(raw.clone().validate("d".into()).is_err(), "no secret");
+        let env = vec![(
+            "BILLTRAIL_BUCKETS_TRAIL_BUCKET_SECRET_ACCESS_KEY".to_string(),
+            "s3cr3t".to_string(),
+        )];
+        let c = RawConfig::load(Some(&p), env.into_iter())
+            .expect("load")
+            .validate("d".into())
+            .expect("valid");
+        let b = &c.buckets["trail-bucket"];
+        assert_eq!(b.secret_access_key.expose(), "s3cr3t");
+        assert_eq!(b.region, "us-east-1");
+        assert!(b.path_style);
+        assert!(
+            !format!("{c:?}").contains("s3cr3t"),
+            "Debug redacts the secret"
+        );
+        std::fs::write(&p, "[buckets.Bad_Name]\n").expect("write");
+        let e = RawConfig::load(Some(&p), std::iter::empty())
+            .expect("load")
+            .validate("d".into())
+            .expect_err("bad bucket name");
+        assert!(e.to_string().contains("Bad_Name"), "{e}");
     }
 
     #[test]

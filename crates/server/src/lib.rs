@@ -11,14 +11,17 @@ pub mod bootstrap;
 pub mod config;
 mod listener;
 mod metrics;
+pub mod s3;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use billtrail_auth::credentials::{AccessKeyRecord, ACCESS_KEY_KIND};
+use billtrail_objects::{Buckets, ObjectStore};
 use billtrail_operations::Env;
 use billtrail_store::Store;
+use billtrail_trail::DeliveryOptions;
 use tokio::net::TcpListener;
 
 pub use app::{app, AppState, ConnInfo};
@@ -46,6 +49,9 @@ pub struct Running {
     /// Present on the first start only.
     pub created: Option<bootstrap::Created>,
     pub installation: bootstrap::Installation,
+    /// Every trail bucket (`DATA_DIR/buckets/*` and the configured S3 ones), as the S3 API
+    /// serves them and delivery writes them.
+    pub objects: Arc<Buckets>,
     serve: tokio::task::JoinHandle<()>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -77,8 +83,16 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .filter(|p| !p.is_empty());
     let (installation, created) =
         bootstrap::bootstrap(&store, &keys, data_dir, root_password).await?;
+    // Trail buckets: folders under DATA_DIR/buckets (the embedded default), and the buckets
+    // configured on S3-compatible endpoints ([buckets.<name>]).
+    let buckets = Arc::new(
+        Buckets::new(data_dir.join("buckets"), config.buckets.clone())
+            .map_err(|e| ServerError::Corrupt(format!("buckets: {e}")))?,
+    );
+    let objects: Arc<dyn ObjectStore> = buckets.clone();
     let mut env = Env::new(store, keys.token_key, keys.vault);
     env.retention_seconds = i64::try_from(config.retention.as_secs()).unwrap_or(i64::MAX);
+    env.objects = Some(objects.clone());
     let env = Arc::new(env);
     let tls = config
         .tls
@@ -109,17 +123,35 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         env: env.clone(),
         metrics: Metrics::new(),
         max_body_bytes: config.max_body_bytes,
+        objects: buckets.clone(),
+        management_account_id: installation.management_account_id.clone(),
     });
     let serve = tokio::spawn(listener::serve(listener, app(state), tls));
     let workers = vec![
         tokio::spawn(retention_worker(env.clone(), config.retention)),
         tokio::spawn(organizations_worker(env.clone())),
+        tokio::spawn(delivery_worker(
+            env.clone(),
+            objects.clone(),
+            DeliveryOptions {
+                max_file_bytes: config.max_file_bytes,
+                notify: config.notifications.clone(),
+                ..DeliveryOptions::default()
+            },
+            config.delivery_interval,
+        )),
+        tokio::spawn(digest_worker(
+            env.clone(),
+            objects.clone(),
+            config.digest_interval,
+        )),
     ];
     Ok(Running {
         addr,
         env,
         created,
         installation,
+        objects: buckets,
         serve,
         workers,
     })
@@ -137,6 +169,106 @@ async fn organizations_worker(env: Arc<Env>) {
             _ = committed => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+    }
+}
+
+/// Delivers trail log files every `interval` (at once on start, to catch up after a stop or a
+/// crash; without a pause while a backlog remains). When the object store fails, it retries
+/// with exponential backoff, from 1 s up to the longer of `interval` and 5 minutes.
+async fn delivery_worker(
+    env: Arc<Env>,
+    objects: Arc<dyn ObjectStore>,
+    opts: DeliveryOptions,
+    interval: Duration,
+) {
+    let cap = interval.max(Duration::from_secs(300));
+    let mut backoff = Duration::ZERO;
+    loop {
+        let now = time::OffsetDateTime::now_utc();
+        let wait = match billtrail_trail::deliver_once(&env.store, objects.as_ref(), &opts, now)
+            .await
+        {
+            Ok(r) if r.failures.is_empty() => {
+                backoff = Duration::ZERO;
+                if r.files > 0 {
+                    tracing::debug!(files = r.files, records = r.records, "delivered log files");
+                }
+                if r.backlog {
+                    Duration::ZERO
+                } else {
+                    interval
+                }
+            }
+            Ok(r) => {
+                backoff = (backoff * 2).clamp(Duration::from_secs(1), cap);
+                for f in &r.failures {
+                    tracing::warn!(trail = %f.trail_arn, error = %f.error, retry_in = ?backoff, "log file delivery failed");
+                }
+                backoff
+            }
+            Err(e) => {
+                backoff = (backoff * 2).clamp(Duration::from_secs(1), cap);
+                tracing::error!(error = %e, retry_in = ?backoff, "log file delivery failed");
+                backoff
+            }
+        };
+        if wait.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Writes trail digest files as they fall due (`[trail] digest_interval`, hourly by default).
+/// It looks often (a sixth of the interval, between 1 s and 1 min) so that chains start soon
+/// after validation is turned on and final digests follow `StopLogging` promptly;
+/// `digest_once` decides what is due. Failures are recorded per trail
+/// (`LatestDigestDeliveryError`) and retried with backoff up to 5 minutes.
+async fn digest_worker(env: Arc<Env>, objects: Arc<dyn ObjectStore>, interval: Duration) {
+    let opts = billtrail_digest::DigestOptions {
+        interval: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX).max(1),
+        ..billtrail_digest::DigestOptions::default()
+    };
+    let tick = (interval / 6).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let cap = Duration::from_secs(300);
+    let mut backoff = Duration::ZERO;
+    loop {
+        let now = time::OffsetDateTime::now_utc();
+        let wait = match billtrail_digest::digest_once(
+            &env.store,
+            objects.as_ref(),
+            &env.vault,
+            &opts,
+            now,
+        )
+        .await
+        {
+            Ok(r) if r.failures.is_empty() => {
+                backoff = Duration::ZERO;
+                if r.digests > 0 {
+                    tracing::debug!(
+                        digests = r.digests,
+                        log_files = r.log_files,
+                        "delivered digest files"
+                    );
+                }
+                tick
+            }
+            Ok(r) => {
+                backoff = (backoff * 2).clamp(tick, cap);
+                for (trail, error) in &r.failures {
+                    tracing::warn!(trail = %trail, error = %error, retry_in = ?backoff, "digest delivery failed");
+                }
+                backoff
+            }
+            Err(e) => {
+                backoff = (backoff * 2).clamp(tick, cap);
+                tracing::error!(error = %e, retry_in = ?backoff, "digest delivery failed");
+                backoff
+            }
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 

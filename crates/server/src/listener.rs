@@ -110,6 +110,17 @@ where
     let svc = tower::service_fn(
         move |mut req: axum::extract::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(info.clone());
+            // HTTP/2 sends the host as the `:authority` pseudo-header, which `HeaderMap` does
+            // not hold; SigV4 signs `host`, so it gets one (see billtrail_auth::sigv4).
+            if !req.headers().contains_key(hyper::header::HOST) {
+                if let Some(v) = req
+                    .uri()
+                    .authority()
+                    .and_then(|a| hyper::header::HeaderValue::from_str(a.as_str()).ok())
+                {
+                    req.headers_mut().insert(hyper::header::HOST, v);
+                }
+            }
             app.clone().oneshot(req.map(axum::body::Body::new))
         },
     );

@@ -24,6 +24,10 @@ pub trait WriteConn: Send + 'static {
     fn scan(&mut self, account: &str, kind: &str) -> Result<Vec<(String, String)>>;
     /// Appends a record and returns its sequence number.
     fn append(&mut self, event: &NewEvent) -> Result<u64>;
+    /// The highest sequence number handed out so far, including appends of the open
+    /// transaction and records pruned since (0 when none ever was): the next append gets a
+    /// higher one.
+    fn last_seq(&mut self) -> Result<u64>;
     /// Deletes the records with `event_time` before `cutoff` (retention). Returns how many.
     fn prune_before(&mut self, cutoff: i64) -> Result<u64>;
 }

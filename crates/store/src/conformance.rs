@@ -355,6 +355,17 @@ async fn events_after_in_sequence_order(store: &Store) {
         .expect("append");
     let got = store.read().events_after(last, 10).expect("events_after");
     assert_eq!(got.len(), 3);
+    // The writer's view: the highest sequence so far, its own uncommitted appends included.
+    let (before, mid) = store
+        .transact(|t| {
+            let before = t.last_seq()?;
+            let a = t.append(&sample_event("888888888888", "us-east-1", 7, 4))?;
+            Ok((before, (a, t.last_seq()?)))
+        })
+        .await
+        .expect("last_seq in a transaction");
+    assert_eq!(before, got[2].seq, "last_seq is the last committed append");
+    assert_eq!(mid.0, mid.1, "last_seq sees this transaction's append");
     assert_eq!(got[0].seq, first);
     assert!(
         got.windows(2).all(|w| w[0].seq < w[1].seq),
@@ -399,4 +410,10 @@ async fn prune_removes_only_old_records(store: &Store) {
         next > last,
         "sequence numbers are never reused after pruning"
     );
+    store
+        .transact(|t| t.prune_before(i64::MAX))
+        .await
+        .expect("prune all");
+    let after_prune = store.transact(|t| t.last_seq()).await.expect("last_seq");
+    assert_eq!(after_prune, next, "last_seq survives pruning every record");
 }

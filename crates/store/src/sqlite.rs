@@ -191,6 +191,17 @@ impl WriteConn for SqliteWriter {
         }
         u64::try_from(seq).map_err(|_| StoreError::Database(format!("negative sequence {seq}")))
     }
+    fn last_seq(&mut self) -> Result<u64> {
+        // AUTOINCREMENT keeps the highest sequence ever used in `sqlite_sequence` (rolled back
+        // with the transaction that raised it), so pruned records do not lower it.
+        self.conn
+            .prepare_cached(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+            )
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(db)
+    }
     fn prune_before(&mut self, cutoff: i64) -> Result<u64> {
         self.conn
             .execute(
@@ -230,6 +241,29 @@ pub struct SqliteReader {
 }
 
 impl SqliteReader {
+    /// Reads an existing database at `dir/billtrail.db` without writing anything (no schema,
+    /// no writer): for tools that inspect a data dir, also while a server runs on it (WAL lets
+    /// readers run beside the writer). Fails when there is no database.
+    pub fn open_read_only(dir: &Path) -> Result<SqliteReader> {
+        let path = dir.join("billtrail.db");
+        if !path.is_file() {
+            return Err(StoreError::Database(format!(
+                "{}: no database here",
+                path.display()
+            )));
+        }
+        let r = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        r.execute_batch("PRAGMA busy_timeout = 5000;").map_err(db)?;
+        Ok(SqliteReader {
+            pool: Mutex::new(vec![r]),
+            path,
+        })
+    }
+
     /// Borrows a pooled connection (or opens one more when all are busy) for `f`.
     fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let pooled = self

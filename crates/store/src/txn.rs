@@ -142,6 +142,17 @@ impl<'a> Txn<'a> {
         self.check(r)
     }
 
+    /// The highest sequence number handed out so far, this transaction's appends included.
+    /// Every record appended after this call (by this job or a later one) gets a higher one,
+    /// and every record at or below it is committed no later than this job: so it splits the
+    /// record log exactly at this point of the commit order (trails use it to mark where
+    /// logging started and stopped).
+    pub fn last_seq(&mut self) -> Result<u64> {
+        self.live()?;
+        let r = self.conn.last_seq();
+        self.check(r)
+    }
+
     /// Deletes records older than `cutoff` (Unix seconds).
     pub fn prune_before(&mut self, cutoff: i64) -> Result<u64> {
         self.live()?;

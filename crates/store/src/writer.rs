@@ -164,6 +164,9 @@ impl WriteConn for Refusing {
     fn append(&mut self, _: &crate::NewEvent) -> Result<u64> {
         Err(StoreError::Poisoned)
     }
+    fn last_seq(&mut self) -> Result<u64> {
+        Err(StoreError::Poisoned)
+    }
     fn prune_before(&mut self, _: i64) -> Result<u64> {
         Err(StoreError::Poisoned)
     }
