@@ -280,10 +280,20 @@ async fn retention_worker(env: Arc<Env>, retention: Duration) {
         tick.tick().await;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let cutoff = now - retention.as_secs() as i64;
-        match env.store.transact(move |t| t.prune_before(cutoff)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "pruned events past retention"),
-            Err(e) => tracing::error!(error = %e, "retention pruning failed"),
+        // In chunks, each its own transaction, so that calls are never held up for long.
+        let mut pruned = 0u64;
+        loop {
+            match env.store.transact(move |t| t.prune_before(cutoff)).await {
+                Ok(0) => break,
+                Ok(n) => pruned += n,
+                Err(e) => {
+                    tracing::error!(error = %e, "retention pruning failed");
+                    break;
+                }
+            }
+        }
+        if pruned > 0 {
+            tracing::info!(deleted = pruned, "pruned events past retention");
         }
         let swept = env.store.transact(move |t| {
             let keys = t.scan::<AccessKeyRecord>("", ACCESS_KEY_KIND)?;

@@ -28,7 +28,8 @@ pub trait WriteConn: Send + 'static {
     /// transaction and records pruned since (0 when none ever was): the next append gets a
     /// higher one.
     fn last_seq(&mut self) -> Result<u64>;
-    /// Deletes the records with `event_time` before `cutoff` (retention). Returns how many.
+    /// Deletes records with `event_time` before `cutoff` (retention), oldest first, possibly
+    /// only some of them: call again until it returns 0. Returns how many.
     fn prune_before(&mut self, cutoff: i64) -> Result<u64>;
 }
 

@@ -64,6 +64,9 @@ fn db(e: rusqlite::Error) -> StoreError {
 
 const READERS: usize = 4;
 
+/// The most records one `prune_before` call deletes.
+const PRUNE_CHUNK: i64 = 10_000;
+
 /// Opens the database at `dir/billtrail.db`, creating it and its schema if needed.
 pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
     std::fs::create_dir_all(dir)
@@ -75,6 +78,7 @@ pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = OFF;
          PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;",
     )
     .map_err(db)?;
@@ -202,15 +206,34 @@ impl WriteConn for SqliteWriter {
             .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(db)
     }
+    /// Deletes by sequence number, oldest first and at most `PRUNE_CHUNK` records per call, so
+    /// that retention never holds the writer (and every caller behind it) for long: no index
+    /// leads on `event_time`, but the sequence order is the time order.
     fn prune_before(&mut self, cutoff: i64) -> Result<u64> {
+        // The oldest chunk, in sequence order (the primary key: never a full scan), and the
+        // newest of its records that are past retention.
+        let upto: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM (SELECT seq, event_time FROM events ORDER BY seq LIMIT ?2) WHERE event_time < ?1",
+                params![cutoff, PRUNE_CHUNK],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if upto == 0 {
+            return Ok(0);
+        }
         self.conn
             .execute(
-                "DELETE FROM event_resources WHERE event_time < ?1",
-                params![cutoff],
+                "DELETE FROM event_resources WHERE seq <= ?1 AND event_time < ?2",
+                params![upto, cutoff],
             )
             .map_err(db)?;
         self.conn
-            .execute("DELETE FROM events WHERE event_time < ?1", params![cutoff])
+            .execute(
+                "DELETE FROM events WHERE seq <= ?1 AND event_time < ?2",
+                params![upto, cutoff],
+            )
             .map(|n| n as u64)
             .map_err(db)
     }
@@ -322,67 +345,94 @@ impl ReadSide for SqliteReader {
         self.with(|c| scan(c, account, kind))
     }
 
+    /// One statement per query. The plan matters on a large log, so the driving index is chosen
+    /// here rather than left to the planner, which prefers the index that matches the ORDER BY
+    /// and would then scan an account's whole history:
+    /// - with an EventId, the `events_id` index (at most a row or two);
+    /// - with a resource filter, the resource index, walked newest first, joined to `events` by
+    ///   primary key (a correlated `IN (subquery)` would re-run the subquery per event);
+    /// - otherwise the planner picks among the `(account, region, <attribute>, time, seq)`
+    ///   indexes, each of which yields rows already in the answer's order.
     fn lookup(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
-        let mut sql =
-            format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.account_id = ? AND e.region = ?");
+        let resource = q.filters.iter().find_map(|f| match f {
+            EventFilter::ResourceType(v) => Some(("resource_type", v)),
+            EventFilter::ResourceName(v) => Some(("resource_name", v)),
+            _ => None,
+        });
+        let by_id = q
+            .filters
+            .iter()
+            .any(|f| matches!(f, EventFilter::EventId(_)));
+        // `t` is the table whose (event_time, seq) drive the order.
+        let (mut sql, t) = match resource {
+            Some((column, _)) => (
+                format!(
+                    "SELECT DISTINCT {EVENT_COLUMNS} FROM event_resources r CROSS JOIN events e ON e.seq = r.seq \
+                     WHERE r.account_id = ? AND r.region = ? AND r.{column} = ? AND e.account_id = r.account_id AND e.region = r.region"
+                ),
+                "r",
+            ),
+            None if by_id => (
+                format!("SELECT {EVENT_COLUMNS} FROM events e INDEXED BY events_id WHERE e.account_id = ? AND e.region = ?"),
+                "e",
+            ),
+            None => (
+                format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.account_id = ? AND e.region = ?"),
+                "e",
+            ),
+        };
         let mut args: Vec<Box<dyn ToSql>> =
             vec![Box::new(q.account_id.clone()), Box::new(q.region.clone())];
+        if let Some((_, v)) = resource {
+            args.push(Box::new(v.clone()));
+        }
+        let mut first_resource = true;
         for f in &q.filters {
-            match f {
-                EventFilter::EventId(v) => {
-                    sql.push_str(" AND e.event_id = ?");
-                    args.push(Box::new(v.clone()));
-                }
-                EventFilter::EventName(v) => {
-                    sql.push_str(" AND e.event_name = ?");
-                    args.push(Box::new(v.clone()));
-                }
-                EventFilter::EventSource(v) => {
-                    sql.push_str(" AND e.event_source = ?");
-                    args.push(Box::new(v.clone()));
-                }
-                EventFilter::ReadOnly(v) => {
-                    sql.push_str(" AND e.read_only = ?");
-                    args.push(Box::new(*v));
-                }
-                EventFilter::Username(v) => {
-                    sql.push_str(" AND e.username = ?");
-                    args.push(Box::new(v.clone()));
-                }
-                EventFilter::AccessKeyId(v) => {
-                    sql.push_str(" AND e.access_key_id = ?");
-                    args.push(Box::new(v.clone()));
-                }
+            let (clause, value): (&str, Box<dyn ToSql>) = match f {
+                EventFilter::EventId(v) => (" AND e.event_id = ?", Box::new(v.clone())),
+                EventFilter::EventName(v) => (" AND e.event_name = ?", Box::new(v.clone())),
+                EventFilter::EventSource(v) => (" AND e.event_source = ?", Box::new(v.clone())),
+                EventFilter::ReadOnly(v) => (" AND e.read_only = ?", Box::new(*v)),
+                EventFilter::Username(v) => (" AND e.username = ?", Box::new(v.clone())),
+                EventFilter::AccessKeyId(v) => (" AND e.access_key_id = ?", Box::new(v.clone())),
                 EventFilter::ResourceType(v) | EventFilter::ResourceName(v) => {
+                    if std::mem::take(&mut first_resource) {
+                        continue; // the driving filter, already in the FROM clause
+                    }
                     let column = if matches!(f, EventFilter::ResourceType(_)) {
                         "resource_type"
                     } else {
                         "resource_name"
                     };
                     sql.push_str(&format!(
-                        " AND e.seq IN (SELECT r.seq FROM event_resources r WHERE r.account_id = e.account_id AND r.region = e.region AND r.{column} = ?)"
+                        " AND EXISTS (SELECT 1 FROM event_resources x INDEXED BY resources_seq WHERE x.seq = e.seq AND x.{column} = ?)"
                     ));
                     args.push(Box::new(v.clone()));
+                    continue;
                 }
-            }
+            };
+            sql.push_str(clause);
+            args.push(value);
         }
         if q.management_only {
             sql.push_str(" AND e.management = 1");
         }
-        if let Some(t) = q.start_time {
-            sql.push_str(" AND e.event_time >= ?");
-            args.push(Box::new(t));
+        if let Some(time) = q.start_time {
+            sql.push_str(&format!(" AND {t}.event_time >= ?"));
+            args.push(Box::new(time));
         }
-        if let Some(t) = q.end_time {
-            sql.push_str(" AND e.event_time <= ?");
-            args.push(Box::new(t));
+        if let Some(time) = q.end_time {
+            sql.push_str(&format!(" AND {t}.event_time <= ?"));
+            args.push(Box::new(time));
         }
         if let Some(c) = q.before {
-            sql.push_str(" AND (e.event_time, e.seq) < (?, ?)");
+            sql.push_str(&format!(" AND ({t}.event_time, {t}.seq) < (?, ?)"));
             args.push(Box::new(c.event_time));
             args.push(Box::new(c.seq as i64));
         }
-        sql.push_str(" ORDER BY e.event_time DESC, e.seq DESC LIMIT ?");
+        sql.push_str(&format!(
+            " ORDER BY {t}.event_time DESC, {t}.seq DESC LIMIT ?"
+        ));
         args.push(Box::new(q.limit as i64));
         self.with(|c| {
             let mut s = c.prepare_cached(&sql).map_err(db)?;
