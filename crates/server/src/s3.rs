@@ -75,7 +75,7 @@ enum Op {
     /// A write: only delivery writes objects. Named as S3 names it, for metrics.
     Refused(&'static str),
     /// A subresource billtrail does not serve (`?acl`, `?versioning`, ...).
-    NotImplemented(&'static str),
+    Unsupported(&'static str),
     /// A method the resource has no operation for.
     MethodNotAllowed,
 }
@@ -91,7 +91,7 @@ impl Op {
             Op::CreateBucket => "CreateBucket",
             Op::GetObject => "GetObject",
             Op::HeadObject => "HeadObject",
-            Op::Refused(name) | Op::NotImplemented(name) => name,
+            Op::Refused(name) | Op::Unsupported(name) => name,
             Op::MethodNotAllowed => "",
         }
     }
@@ -104,7 +104,7 @@ impl Op {
             Op::GetBucketLocation => Some("s3:GetBucketLocation"),
             Op::CreateBucket => Some("s3:CreateBucket"),
             Op::GetObject | Op::HeadObject => Some("s3:GetObject"),
-            Op::Refused(_) | Op::NotImplemented(_) | Op::MethodNotAllowed => None,
+            Op::Refused(_) | Op::Unsupported(_) | Op::MethodNotAllowed => None,
         }
     }
 }
@@ -223,7 +223,7 @@ fn route(method: &Method, t: &Target) -> Op {
         (Some(_), None) => match *method {
             Method::GET if t.has("location") => Op::GetBucketLocation,
             Method::GET => match sub(BUCKET_SUBRESOURCES) {
-                Some(op) => Op::NotImplemented(op),
+                Some(op) => Op::Unsupported(op),
                 None if t.param("list-type") == Some("2") => Op::ListObjectsV2,
                 None => Op::ListObjects,
             },
@@ -238,7 +238,7 @@ fn route(method: &Method, t: &Target) -> Op {
         },
         (Some(_), Some(_)) => match *method {
             Method::GET => match sub(OBJECT_SUBRESOURCES) {
-                Some(op) => Op::NotImplemented(op),
+                Some(op) => Op::Unsupported(op),
                 None => Op::GetObject,
             },
             Method::HEAD => Op::HeadObject,
@@ -623,7 +623,8 @@ async fn serve(
         .await
         .map_err(|_| S3Error::new("MaxMessageLengthExceeded", 400, "Your request was too big."))?;
     let principal = authenticate(state, parts, &body)?;
-    if let Op::NotImplemented(_) = op {
+    if let Op::Unsupported(_) = op {
+        // S3's own error code for a subresource it does not serve.
         return Err(S3Error::new(
             "NotImplemented",
             501,
@@ -657,7 +658,7 @@ async fn serve(
             let key = t.key.as_deref().unwrap_or_default();
             get_object(objects, bucket, key, &parts.headers, op == Op::HeadObject).await
         }
-        Op::Refused(_) | Op::NotImplemented(_) | Op::MethodNotAllowed => Err(S3Error::internal()),
+        Op::Refused(_) | Op::Unsupported(_) | Op::MethodNotAllowed => Err(S3Error::internal()),
     }
 }
 
@@ -1092,7 +1093,7 @@ mod tests {
         );
         assert_eq!(
             route(&get, &target("/b", "acl")),
-            Op::NotImplemented("GetBucketAcl")
+            Op::Unsupported("GetBucketAcl")
         );
         assert_eq!(route(&Method::HEAD, &target("/b", "")), Op::HeadBucket);
         assert_eq!(route(&Method::PUT, &target("/b", "")), Op::CreateBucket);
