@@ -12,6 +12,7 @@ pub async fn run_all(store: &Store) {
     failed_job_changes_nothing(store).await;
     atomic_rolls_back_only_its_part(store).await;
     concurrent_jobs_get_distinct_increasing_seqs(store).await;
+    refused_jobs_leave_their_batch_alone(store).await;
     lookup_filters_and_isolation(store).await;
     lookup_pagination_is_stable(store).await;
     events_after_in_sequence_order(store).await;
@@ -202,6 +203,48 @@ async fn concurrent_jobs_get_distinct_increasing_seqs(store: &Store) {
         500
     );
     assert!(store.read().last_seq().expect("last_seq") >= *sorted.last().expect("non-empty"));
+}
+
+/// Jobs that fail before writing anything (a refused call's job, say) share batches with jobs
+/// that commit, and must not take them down.
+async fn refused_jobs_leave_their_batch_alone(store: &Store) {
+    let mut tasks = Vec::new();
+    for n in 0..300u64 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.transact(move |t| {
+                let id = n.to_string();
+                let key = Key::new("333333333334", "mixed", &id);
+                if n.is_multiple_of(3) {
+                    // Reads, then refuses: nothing of it is in the transaction.
+                    let _: Option<u64> = t.get(&key)?;
+                    return Err(StoreError::Database(format!("job {n} refused")));
+                }
+                t.put(&key, &n)
+            })
+            .await
+        }));
+    }
+    for (n, t) in tasks.into_iter().enumerate() {
+        let r = t.await.expect("task");
+        if n % 3 == 0 {
+            assert!(
+                matches!(&r, Err(StoreError::Database(m)) if m.contains("refused")),
+                "job {n} gets its own error, got {r:?}"
+            );
+        } else {
+            assert!(r.is_ok(), "job {n} commits beside refused ones: {r:?}");
+        }
+    }
+    assert_eq!(
+        store
+            .read()
+            .scan("333333333334", "mixed")
+            .expect("scan")
+            .len(),
+        200,
+        "every job that did not refuse committed"
+    );
 }
 
 fn query(account: &str, region: &str, filters: Vec<EventFilter>) -> EventQuery {

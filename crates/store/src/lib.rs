@@ -3,7 +3,7 @@
 //! Its job is the one invariant the rest of billtrail leans on: **a call's state change and its
 //! record commit together, durably, or neither does.** Callers hand the store a closure
 //! ([`Store::transact`]); a single writer thread runs the closures of many concurrent calls in one
-//! database transaction (group commit), each inside its own savepoint, and answers every caller
+//! database transaction (group commit) and answers every caller
 //! only after that transaction is on disk. So many calls share one fsync, and a call's future
 //! resolves only once its record is durable.
 //!
@@ -43,6 +43,8 @@ pub enum StoreError {
     WriterGone,
     #[error("a previous step of this transaction failed")]
     Poisoned,
+    #[error("the transaction was rolled back because a job in it failed")]
+    BatchAborted,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -63,6 +65,13 @@ impl Default for WriterOptions {
             queue: 16 * 1024,
         }
     }
+}
+
+/// Counters of the group-commit writer since the store was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub transactions: u64,
+    pub jobs: u64,
 }
 
 /// A handle to the store. Cheap to clone; all clones share the writer and the readers.
@@ -95,9 +104,11 @@ impl Store {
     /// transaction is durable.
     ///
     /// Everything `work` writes through the [`Txn`] commits atomically with everything else it
-    /// writes. If `work` returns `Err`, or any store call inside it failed, its writes are rolled
-    /// back and the error is returned. If the commit itself fails, every job of the batch gets
-    /// the error and nothing of the batch is kept.
+    /// writes. If `work` returns `Err` before writing anything, that error is returned and the
+    /// other jobs of the batch commit as usual. If a store call inside `work` failed, or `work`
+    /// returns `Err` after writing, the whole batch is rolled back and every job of it gets an
+    /// error: work that may fail half-way puts that part in [`Txn::atomic`]. If the commit itself
+    /// fails, every job of the batch gets the error and nothing of the batch is kept.
     pub async fn transact<T, F>(&self, work: F) -> Result<T>
     where
         F: FnOnce(&mut Txn<'_>) -> Result<T> + Send + 'static,
@@ -120,6 +131,26 @@ impl Store {
                 .map(Some)
                 .map_err(|e| StoreError::Corrupt(key.to_string(), e.to_string())),
         }
+    }
+
+    /// How many transactions the writer has run, and how many jobs they held (their ratio is the
+    /// average group-commit batch).
+    pub fn writer_stats(&self) -> WriterStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        WriterStats {
+            transactions: self.writer.stats.transactions.load(Relaxed),
+            jobs: self.writer.stats.jobs.load(Relaxed),
+        }
+    }
+
+    /// A number that grows after every commit that may have changed an installation-wide
+    /// document (account `""`), such as an access key. A cache of such documents stays valid
+    /// while this stays what it was *before* the document was read.
+    pub fn global_generation(&self) -> u64 {
+        self.writer
+            .stats
+            .global_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Waits until the writer has committed everything submitted before this call.

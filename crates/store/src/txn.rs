@@ -34,12 +34,19 @@ impl fmt::Display for Key<'_> {
     }
 }
 
-/// A job's view of the batch transaction. Every write goes through here so that a failed store
-/// call poisons the job: the writer then rolls back the job's savepoint instead of committing a
-/// half-done change.
+/// A job's view of the batch transaction. Every write goes through here so that the writer
+/// knows what the job left behind: whether a store call failed (then nothing of the batch can
+/// be trusted to commit), and whether it wrote anything that is still in the transaction.
 pub struct Txn<'a> {
     conn: &'a mut dyn WriteConn,
+    /// A store call failed: every later call of this job fails too.
     poisoned: bool,
+    /// A call to the backend itself failed (not merely a value that did not decode).
+    failed: bool,
+    /// The job has writes in the transaction (outside any `atomic` that rolled back).
+    wrote: bool,
+    /// The job wrote (or tried to write) an installation-wide document (account `""`).
+    wrote_global: bool,
     depth: u32,
 }
 
@@ -48,12 +55,26 @@ impl<'a> Txn<'a> {
         Txn {
             conn,
             poisoned: false,
+            failed: false,
+            wrote: false,
+            wrote_global: false,
             depth: 0,
         }
     }
 
-    pub(crate) fn poisoned(&self) -> bool {
-        self.poisoned
+    /// Whether a backend call of this job failed.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Whether the job has writes in the transaction.
+    pub(crate) fn wrote(&self) -> bool {
+        self.wrote
+    }
+
+    /// Whether the job may have changed an installation-wide document.
+    pub(crate) fn wrote_global(&self) -> bool {
+        self.wrote_global
     }
 
     fn check<T>(&mut self, r: Result<T>) -> Result<T> {
@@ -61,6 +82,16 @@ impl<'a> Txn<'a> {
             self.poisoned = true;
         }
         r
+    }
+
+    /// [`Txn::check`] for a call to the backend: its failure leaves the transaction in a state
+    /// nobody can vouch for. A write that succeeded marks the job as having written.
+    fn backend<T>(&mut self, r: Result<T>, writes: bool) -> Result<T> {
+        match &r {
+            Ok(_) => self.wrote |= writes,
+            Err(_) => self.failed = true,
+        }
+        self.check(r)
     }
 
     fn live(&self) -> Result<()> {
@@ -75,7 +106,7 @@ impl<'a> Txn<'a> {
     pub fn get_text(&mut self, key: &Key<'_>) -> Result<Option<String>> {
         self.live()?;
         let r = self.conn.get(key.account, key.kind, key.id);
-        self.check(r)
+        self.backend(r, false)
     }
 
     /// Reads and decodes one document.
@@ -93,8 +124,9 @@ impl<'a> Txn<'a> {
     /// Writes one document given as JSON text, replacing any previous value.
     pub fn put_text(&mut self, key: &Key<'_>, text: &str) -> Result<()> {
         self.live()?;
+        self.wrote_global |= key.account.is_empty();
         let r = self.conn.put(key.account, key.kind, key.id, text);
-        self.check(r)
+        self.backend(r, true)
     }
 
     /// Encodes and writes one document, replacing any previous value.
@@ -108,15 +140,16 @@ impl<'a> Txn<'a> {
     /// Deletes one document; returns whether it existed.
     pub fn delete(&mut self, key: &Key<'_>) -> Result<bool> {
         self.live()?;
+        self.wrote_global |= key.account.is_empty();
         let r = self.conn.delete(key.account, key.kind, key.id);
-        self.check(r)
+        self.backend(r, true)
     }
 
     /// All documents of one kind in one account as stored (JSON text), ordered by id.
     pub fn scan_text(&mut self, account: &str, kind: &str) -> Result<Vec<(String, String)>> {
         self.live()?;
         let r = self.conn.scan(account, kind);
-        self.check(r)
+        self.backend(r, false)
     }
 
     /// All documents of one kind in one account, ordered by id.
@@ -139,7 +172,7 @@ impl<'a> Txn<'a> {
     pub fn append(&mut self, event: &NewEvent) -> Result<u64> {
         self.live()?;
         let r = self.conn.append(event);
-        self.check(r)
+        self.backend(r, true)
     }
 
     /// The highest sequence number handed out so far, this transaction's appends included.
@@ -150,14 +183,14 @@ impl<'a> Txn<'a> {
     pub fn last_seq(&mut self) -> Result<u64> {
         self.live()?;
         let r = self.conn.last_seq();
-        self.check(r)
+        self.backend(r, false)
     }
 
     /// Deletes records older than `cutoff` (Unix seconds).
     pub fn prune_before(&mut self, cutoff: i64) -> Result<u64> {
         self.live()?;
         let r = self.conn.prune_before(cutoff);
-        self.check(r)
+        self.backend(r, true)
     }
 
     /// Runs `f` so that its writes are kept only if it returns `Ok`: on `Err` they are rolled back
@@ -171,17 +204,23 @@ impl<'a> Txn<'a> {
         self.depth += 1;
         let name = format!("a{}", self.depth);
         let r = self.conn.savepoint(&name);
-        self.check(r)?;
+        self.backend(r, false)?;
+        let wrote_before = self.wrote;
         let out = f(self);
         let end = if out.is_err() || self.poisoned {
-            self.conn
+            let r = self
+                .conn
                 .rollback_to(&name)
-                .and_then(|_| self.conn.release(&name))
+                .and_then(|_| self.conn.release(&name));
+            if r.is_ok() {
+                self.wrote = wrote_before;
+            }
+            r
         } else {
             self.conn.release(&name)
         };
         self.depth -= 1;
-        self.check(end)?;
+        self.backend(end, false)?;
         self.live()?;
         Ok(out)
     }
