@@ -265,8 +265,10 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
 
     eprintln!("api: billtrail, closed loop for {secs} s");
     let (cpu0, own0) = (srv.proc.cpu()?, server::own_cpu()?);
+    let writer0 = writer_counters(&srv.endpoint).await?;
     let a = closed_loop(&srv.endpoint, &srv.creds, conns, warmup, window, memo).await?;
     let (cpu1, own1) = (srv.proc.cpu()?, server::own_cpu()?);
+    let writer1 = writer_counters(&srv.endpoint).await?;
     check(&mut s, "billtrail closed loop", &a);
 
     eprintln!(
@@ -327,6 +329,11 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
         "api.audited.server_cpu_per_call",
         cpu_per_call(cpu0, cpu1, a.ok_total),
         "us/call",
+    ));
+    s.push(Figure::new(
+        "api.audited.jobs_per_commit",
+        (writer1.1 - writer0.1) as f64 / (writer1.0 - writer0.0).max(1) as f64,
+        "jobs",
     ));
     s.push(Figure::new(
         "api.audited.generator_cpu_per_call",
@@ -392,6 +399,25 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     ));
     drop(tmp);
     Ok(s)
+}
+
+/// The store writer's `(transactions, jobs)` counters, from the server's `/metrics`.
+async fn writer_counters(endpoint: &Endpoint) -> Result<(u64, u64), Error> {
+    let mut conn = Conn::open(endpoint.addr).await?;
+    let (status, body) = conn.get(&endpoint.host(), "/metrics").await?;
+    if !status.is_success() {
+        return Err(format!("GET /metrics: HTTP {status}"));
+    }
+    let text = String::from_utf8_lossy(&body);
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("/metrics has no {name}"))
+    };
+    Ok((
+        counter("billtrail_store_transactions_total")?,
+        counter("billtrail_store_jobs_total")?,
+    ))
 }
 
 /// `SetContactAddress` records in the store, read directly with SQLite after the server is dead.

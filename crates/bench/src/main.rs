@@ -42,6 +42,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The same allocator as `billtrail` itself, so that the bare server (this binary's
+/// `bare-server` mode) differs from it only in what it does per call.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "billtrail-bench",

@@ -3,9 +3,10 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
@@ -28,15 +29,46 @@ pub struct Metrics {
     latency: Family<ServiceLabels, Histogram>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
+/// The store's writer counters, read at each scrape.
+struct StoreCollector(billtrail_store::Store);
+
+impl std::fmt::Debug for StoreCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreCollector")
+    }
+}
+
+impl Collector for StoreCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let stats = self.0.writer_stats();
+        for (name, help, value) in [
+            (
+                "store_transactions",
+                "Transactions committed by the store's group-commit writer",
+                stats.transactions,
+            ),
+            (
+                "store_jobs",
+                "Jobs (calls' changes and records) run by the store's writer",
+                stats.jobs,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
     }
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub fn new(store: billtrail_store::Store) -> Self {
         let mut registry = Registry::with_prefix("billtrail");
+        registry.register_collector(Box::new(StoreCollector(store)));
         let requests = Family::<CallLabels, Counter>::default();
         registry.register(
             "requests",
