@@ -33,6 +33,8 @@ pub struct AppState {
     pub objects: Arc<billtrail_objects::Buckets>,
     /// The installation's management account: the owner S3 listings show.
     pub management_account_id: String,
+    /// Access keys already opened (see [`crate::authn::KeyCache`]).
+    pub keys: crate::authn::KeyCache,
 }
 
 /// What the listener knows about a connection, attached to each of its requests.
@@ -217,7 +219,7 @@ async fn handle(
         wire,
         result: Err(e),
     };
-    let (principal, claim) = match authenticate(&state.env, &parts) {
+    let (principal, claim) = match authenticate(&state.env, &state.keys, &parts) {
         Ok(x) => x,
         Err(e) => return fail("", e),
     };

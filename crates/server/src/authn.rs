@@ -4,15 +4,92 @@
 //! access key up in the store, opens its sealed secret, verifies the signature in constant time,
 //! and for temporary credentials checks the session token (also in constant time) and expiry.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use billtrail_auth::credentials::{AccessKeyRecord, KeyStatus, ACCESS_KEY_KIND};
 use billtrail_auth::principal::{Principal, Session};
 use billtrail_auth::sigv4::{self, Claim, RequestParts, SigV4Error};
+use billtrail_auth::SecretKey;
 use billtrail_protocol::ApiError;
 use billtrail_store::Key;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use billtrail_operations::Env;
+
+/// Access keys already looked up and opened, so that a busy key costs neither a store read nor a
+/// decryption per request. An entry is used only while the store's installation-wide generation
+/// is the one read before the key was (any change to any access key raises it), so a deleted,
+/// deactivated or replaced key is refused from the next request on.
+#[derive(Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, Arc<OpenKey>>>,
+}
+
+/// The most keys the cache holds; when full it starts over.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// An access key as authentication needs it: its record, and its secrets opened.
+struct OpenKey {
+    generation: u64,
+    record: AccessKeyRecord,
+    secret: SecretKey,
+    /// The session token, for temporary credentials.
+    token: Option<SecretKey>,
+}
+
+impl KeyCache {
+    /// The key `id`, from the cache when still current, else from the store (`None`: no such
+    /// key).
+    fn get(&self, env: &Env, id: &str) -> Result<Option<Arc<OpenKey>>, AuthnError> {
+        let generation = env.store.global_generation();
+        if let Some(k) = self.lock().get(id) {
+            if k.generation == generation {
+                return Ok(Some(k.clone()));
+            }
+        }
+        let Some(record) = env
+            .store
+            .get::<AccessKeyRecord>(&Key::global(ACCESS_KEY_KIND, id))
+            .map_err(|e| {
+                tracing::error!(error = %e, "access key lookup failed");
+                AuthnError::Internal
+            })?
+        else {
+            self.lock().remove(id);
+            return Ok(None);
+        };
+        let secret = env.vault.open(&record.sealed_secret).map_err(|e| {
+            tracing::error!(error = %e, key = %record.access_key_id, "cannot open a stored secret");
+            AuthnError::Internal
+        })?;
+        let token = match &record.session {
+            None => None,
+            Some(s) => Some(env.vault.open(&s.sealed_token).map_err(|e| {
+                tracing::error!(error = %e, key = %record.access_key_id, "cannot open a session token");
+                AuthnError::Internal
+            })?),
+        };
+        let open = Arc::new(OpenKey {
+            generation,
+            record,
+            secret,
+            token,
+        });
+        let mut entries = self.lock();
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(id.to_string(), open.clone());
+        Ok(Some(open))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<OpenKey>>> {
+        // A panic while holding the lock leaves a map that is still consistent.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// Why a request was not authenticated, before a wire protocol spells it: JSON 1.1 by
 /// [`AuthnError::to_api_error`] (Query services respell that at the edge), S3 its own way.
@@ -52,47 +129,41 @@ impl AuthnError {
 
 /// Authenticates a request; returns who signed it and what the signature claims (service and
 /// region of the scope).
-pub fn authenticate(env: &Env, parts: &RequestParts<'_>) -> Result<(Principal, Claim), ApiError> {
-    authenticate_detailed(env, parts).map_err(|e| e.to_api_error())
+pub fn authenticate(
+    env: &Env,
+    keys: &KeyCache,
+    parts: &RequestParts<'_>,
+) -> Result<(Principal, Claim), ApiError> {
+    authenticate_detailed(env, keys, parts).map_err(|e| e.to_api_error())
 }
 
 /// [`authenticate`], with the reason for a failure left for the caller's protocol to spell.
 pub fn authenticate_detailed(
     env: &Env,
+    keys: &KeyCache,
     parts: &RequestParts<'_>,
 ) -> Result<(Principal, Claim), AuthnError> {
     let claim = sigv4::parse(parts).map_err(AuthnError::Signature)?;
-    let record: AccessKeyRecord = env
-        .store
-        .get(&Key::global(ACCESS_KEY_KIND, &claim.access_key_id))
-        .map_err(|e| {
-            tracing::error!(error = %e, "access key lookup failed");
-            AuthnError::Internal
-        })?
+    let key = keys
+        .get(env, &claim.access_key_id)?
         .ok_or(AuthnError::UnknownKey)?;
+    let record = &key.record;
     if record.status != KeyStatus::Active {
         return Err(AuthnError::UnknownKey);
     }
-    let secret = env.vault.open(&record.sealed_secret).map_err(|e| {
-        tracing::error!(error = %e, key = %record.access_key_id, "cannot open a stored secret");
-        AuthnError::Internal
-    })?;
     let now = OffsetDateTime::now_utc();
-    sigv4::verify(parts, &claim, &secret, now).map_err(AuthnError::Signature)?;
+    sigv4::verify(parts, &claim, &key.secret, now).map_err(AuthnError::Signature)?;
 
-    let session = match &record.session {
-        None => {
+    let session = match (&record.session, &key.token) {
+        (None, _) => {
             if claim.security_token.is_some() {
                 return Err(AuthnError::InvalidToken);
             }
             None
         }
-        Some(s) => {
+        (Some(_), None) => return Err(AuthnError::Internal),
+        (Some(s), Some(token)) => {
             let sent = claim.security_token.as_deref().unwrap_or_default();
-            let token = env
-                .vault
-                .open(&s.sealed_token)
-                .map_err(|_| AuthnError::Internal)?;
             if !bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes())) {
                 return Err(AuthnError::InvalidToken);
             }
@@ -108,9 +179,9 @@ pub fn authenticate_detailed(
     };
     Ok((
         Principal {
-            account_id: record.account_id,
-            identity: record.identity,
-            access_key_id: Some(record.access_key_id),
+            account_id: record.account_id.clone(),
+            identity: record.identity.clone(),
+            access_key_id: Some(record.access_key_id.clone()),
             session,
         },
         claim,

@@ -121,10 +121,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     )?;
     let state = Arc::new(AppState {
         env: env.clone(),
-        metrics: Metrics::new(),
+        metrics: Metrics::new(env.store.clone()),
         max_body_bytes: config.max_body_bytes,
         objects: buckets.clone(),
         management_account_id: installation.management_account_id.clone(),
+        keys: Default::default(),
     });
     let serve = tokio::spawn(listener::serve(listener, app(state), tls));
     let workers = vec![

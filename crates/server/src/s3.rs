@@ -674,7 +674,8 @@ fn authenticate(
         headers: &parts.headers,
         body,
     };
-    let (principal, claim) = authenticate_detailed(&state.env, &rp).map_err(S3Error::from_authn)?;
+    let (principal, claim) =
+        authenticate_detailed(&state.env, &state.keys, &rp).map_err(S3Error::from_authn)?;
     if claim.service != "s3" {
         return Err(S3Error::new(
             "AuthorizationHeaderMalformed",
