@@ -145,6 +145,15 @@ def test_tampering_is_reported_by_both(trail):
     assert mine.returncode != 0
     assert re.search(rf"Log file\ts3://{BUCKET}/{re.escape(logs[0])}\tINVALID: ", mine.stderr), mine.stderr
 
+    # Bytes appended to another log file in place: its size changes, and both still read it
+    # (as S3 would serve a replaced object) and call it invalid.
+    grown = logs[1]
+    with open(root / grown, "ab") as f:
+        f.write(b"\x00" * 17)
+    for out in (_validate_logs(srv, arn, start, verbose=False), _billtrail_validate(srv, arn, start)):
+        assert out.returncode != 0, out.stdout + out.stderr
+        assert re.search(rf"Log file\ts3://{BUCKET}/{re.escape(grown)}\tINVALID: ", out.stderr), out.stderr
+
     # A deleted digest in the middle of the chain, and a log file sealed by another digest.
     import gzip
 

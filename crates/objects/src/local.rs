@@ -306,7 +306,7 @@ impl Inner {
             }
             // Hashing needs the body when there is no inode to go by.
             let need_body = want_body || before.is_none() || file_id(&stat) == 0;
-            let body = if need_body {
+            let mut body = if need_body {
                 let mut buf = Vec::with_capacity(usize::try_from(stat.len()).unwrap_or(0));
                 file.read_to_end(&mut buf)
                     .map_err(|e| storage(body_path.display(), e))?;
@@ -332,8 +332,34 @@ impl Inner {
                 }
                 Some((_, sc)) => match pick(&sc, &stat, body.as_deref()) {
                     Some(e) => e,
-                    // Not a body this sidecar knows: replaced under us by something else.
-                    None => continue,
+                    None => match edited_in_place(&sc, &stat) {
+                        // The very file the sidecar describes, with another size: edited in
+                        // place by hand (puts never write in place; they rename a new file over
+                        // the old). Serve what it holds now, as S3 serves a replaced object:
+                        // its own size and ETag, so that validation sees the change.
+                        Some(known) => {
+                            let b = match body.take() {
+                                Some(b) => b,
+                                None => {
+                                    let mut buf = Vec::new();
+                                    file.read_to_end(&mut buf)
+                                        .map_err(|e| storage(body_path.display(), e))?;
+                                    buf
+                                }
+                            };
+                            let e = Entry {
+                                file_id: known.file_id,
+                                size: b.len() as u64,
+                                etag: etag_of(&b),
+                                last_modified: unix_of(stat.modified()),
+                                metadata: known.metadata.clone(),
+                            };
+                            body = want_body.then_some(b);
+                            e
+                        }
+                        // Not a body this sidecar knows: replaced under us by something else.
+                        None => continue,
+                    },
                 },
             };
             if let Some(b) = &body {
@@ -613,6 +639,18 @@ fn pick(sc: &Sidecar, stat: &fs::Metadata, body: Option<&[u8]>) -> Option<Entry>
         .into_iter()
         .find(|e| e.etag == etag && e.size == body.len() as u64)
         .cloned()
+}
+
+/// The sidecar's entry for the file `stat` describes, whatever its size now (Unix only: the
+/// inode number is what says it is the same file).
+fn edited_in_place<'s>(sc: &'s Sidecar, stat: &fs::Metadata) -> Option<&'s Entry> {
+    let id = file_id(stat);
+    if id == 0 {
+        return None;
+    }
+    std::iter::once(&sc.current)
+        .chain(sc.previous.as_ref())
+        .find(|e| e.file_id == id)
 }
 
 enum Walked {
@@ -1011,6 +1049,33 @@ mod tests {
                 .as_deref(),
             Some(&b"bye"[..])
         );
+    }
+
+    /// Someone appends to an object's file in place: it is served as it now is (its own size
+    /// and ETag, its metadata kept), as S3 serves an object replaced with other bytes, so that
+    /// log file validation reports the change instead of failing to read it.
+    #[test]
+    fn a_file_edited_in_place_is_served_as_it_now_is() {
+        let (dir, s) = store();
+        let meta = Metadata::from([("signature".to_string(), "abc".to_string())]);
+        s.put("b-1", "k.json.gz", b"hello", &meta).expect("put");
+        let path = dir.path().join("buckets/b-1/k.json.gz");
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        f.write_all(b" world").expect("append");
+        drop(f);
+        for want_body in [true, false] {
+            let got = s.read("b-1", "k.json.gz", want_body).expect("read");
+            assert_eq!(got.meta.size, 11);
+            assert_eq!(got.meta.etag, etag_of(b"hello world"));
+            assert_eq!(got.meta.metadata, meta);
+            assert_eq!(
+                got.body.as_deref(),
+                want_body.then_some(&b"hello world"[..])
+            );
+        }
     }
 
     #[test]
