@@ -483,6 +483,52 @@ impl Generator {
     }
 }
 
+/// One successful `SetContactAddress` call by the root user of `world`'s management account at
+/// `time`, as billtrail records it (the delivery benchmark's records).
+pub fn set_contact_address(world: &World, rng: &mut StdRng, time: i64) -> NewEvent {
+    let (name, source, read_only) = ("SetContactAddress", "billingconsole.amazonaws.com", false);
+    let root = world
+        .actors
+        .iter()
+        .find(|a| matches!(a.kind, ActorKind::Root))
+        .unwrap_or(&world.actors[0]);
+    let key = &root.keys[rng.gen_range(0..root.keys.len())];
+    let event_id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
+    let request_id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
+    let account = world.account_id.as_str();
+    let record = record_json(&RecordParts {
+        account,
+        actor: root,
+        key,
+        time,
+        source,
+        name,
+        region: REGION,
+        ip: &world.ips[rng.gen_range(0..world.ips.len())],
+        user_agent: USER_AGENTS[rng.gen_range(0..USER_AGENTS.len())],
+        failed: false,
+        read_only,
+        request_id: &request_id.to_string(),
+        event_id: &event_id.to_string(),
+        resources: &[],
+        params: params_of(name, time, rng),
+    });
+    NewEvent {
+        account_id: account.into(),
+        region: REGION.into(),
+        event_time: time,
+        event_id: event_id.to_string(),
+        event_name: name.into(),
+        event_source: source.into(),
+        read_only,
+        username: Some(root.username.clone()),
+        access_key_id: Some(key.clone()),
+        resources: Vec::new(),
+        management: true,
+        record,
+    }
+}
+
 /// The resources a call of `name` touches: `(type, ARN)`.
 fn resources_of(name: &str, account: &str, rng: &mut StdRng) -> Vec<(&'static str, String)> {
     let po = |rng: &mut StdRng| {

@@ -18,10 +18,14 @@
 //! size, then starts the real server on it and times signed `LookupEvents` calls one at a time
 //! over HTTP, for each of the 8 lookup attribute keys, no attribute, a time window, and a second
 //! page (`NextToken`), reporting p50/p99 per query kind. Each lookup is itself an audited call,
-//! so its latency includes the fsync of its own record. `--quick` runs everything small
-//! (2 s phases, 200,000 events) as a smoke test. Every figure is printed in a table and as one
-//! JSON line; the run fails (exit 1) on any non-200 answer or a missing audit record, and marks
-//! any figure that misses its floor.
+//! so its latency includes the fsync of its own record. `delivery` times the trail crate's log
+//! file encoding (selection, JSON, gzip, SHA-256) on one thread, then runs the real server with a
+//! 5 s delivery interval and a trail, sends signed calls at a steady rate, and measures from each
+//! record's `eventTime` to its log file appearing in the bucket (see `delivery.rs`). `--quick`
+//! runs everything small (2 s phases, 200,000 events, 10 s of delivery load) as a smoke test.
+//! Every figure is printed in a table and as one JSON line; the run fails (exit 1) on any non-200
+//! answer, a missing audit record or a record delivered twice or never, and marks any figure
+//! that misses its floor.
 //!
 //! Signing: each request is signed with `billtrail_auth::sigv4::sign`. Within one second SigV4
 //! maps an identical request to an identical signature, so the load generator memoizes the
@@ -31,6 +35,7 @@
 mod api;
 mod bare;
 mod client;
+mod delivery;
 mod gen;
 mod lookup;
 mod report;
@@ -50,7 +55,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "billtrail-bench",
-    about = "Benchmarks of billtrail: audited write throughput and latency, LookupEvents latency"
+    about = "Benchmarks of billtrail: audited write throughput and latency, LookupEvents latency, trail delivery"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -61,7 +66,7 @@ struct Cli {
 
 #[derive(Args, Clone, Debug)]
 pub struct Common {
-    /// Run everything small (2 s phases, 200,000 events): a smoke test.
+    /// Run everything small (2 s phases, 200,000 events, 10 s of delivery load): a smoke test.
     #[arg(long, global = true)]
     pub quick: bool,
     /// The `billtrail` binary to benchmark. Default: the one next to this binary, rebuilt first
@@ -105,18 +110,38 @@ pub struct LookupArgs {
     pub cache: Option<PathBuf>,
 }
 
+#[derive(Args, Clone, Debug)]
+pub struct DeliveryArgs {
+    /// Records encoded for the throughput figure (default 200,000; 50,000 with --quick).
+    #[arg(long)]
+    pub records: Option<u64>,
+    /// SetContactAddress calls per second of the end-to-end phase.
+    #[arg(long, default_value_t = 200)]
+    pub call_rate: u64,
+    /// Seconds of calls in the end-to-end phase (default 30; 10 with --quick).
+    #[arg(long)]
+    pub load_secs: Option<u64>,
+    /// The server's trail delivery interval, in seconds (`[trail] delivery_interval`).
+    #[arg(long, default_value_t = 5)]
+    pub delivery_interval: u64,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Audited SetContactAddress throughput and latency, next to a bare axum handler.
     Api(ApiArgs),
     /// LookupEvents latency per attribute key on a store of 10 million events.
     Lookup(LookupArgs),
-    /// `api`, then `lookup`, with their default settings.
+    /// Trail delivery: log file encoding throughput, and event-to-object latency.
+    Delivery(DeliveryArgs),
+    /// `api`, then `lookup`, then `delivery`, with their default settings.
     All {
         #[command(flatten)]
         api: ApiArgs,
         #[command(flatten)]
         lookup: LookupArgs,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
     },
     /// The bare axum server of `api` (run by `api` as a child process).
     #[command(hide = true)]
@@ -179,10 +204,16 @@ async fn run(cli: Cli) -> Result<bool, Error> {
     match cli.command {
         Command::Api(args) => section(api::run(bin, &cli.common, &args).await),
         Command::Lookup(args) => section(lookup::run(bin, &cli.common, &args).await),
-        Command::All { api, lookup } => {
+        Command::Delivery(args) => section(delivery::run(bin, &cli.common, &args).await),
+        Command::All {
+            api,
+            lookup,
+            delivery,
+        } => {
             let a = section(api::run(bin, &cli.common, &api).await)?;
             let l = section(lookup::run(bin, &cli.common, &lookup).await)?;
-            Ok(a && l)
+            let d = section(delivery::run(bin, &cli.common, &delivery).await)?;
+            Ok(a && l && d)
         }
         Command::BareServer { .. } => Ok(true),
     }
@@ -192,4 +223,15 @@ fn section(r: Result<report::Section, Error>) -> Result<bool, Error> {
     let s = r?;
     s.print();
     Ok(s.correct())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `all` flattens every benchmark's arguments: their names must not collide.
+    #[test]
+    fn arguments_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

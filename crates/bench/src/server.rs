@@ -209,11 +209,24 @@ const OVERRIDES: &[&str] = &[
     "BILLTRAIL_SERVER_PUBLIC_URL",
     "BILLTRAIL_SERVER_MAX_BODY_BYTES",
     "BILLTRAIL_EVENTS_RETENTION",
+    "BILLTRAIL_TRAIL_DELIVERY_INTERVAL",
+    "BILLTRAIL_TRAIL_DIGEST_INTERVAL",
+    "BILLTRAIL_TRAIL_MAX_FILE_BYTES",
 ];
 
 /// Starts `bin serve` on `data_dir` on an ephemeral loopback port and waits until it answers
 /// `/health`. The endpoint and credentials are read from the AWS CLI files it writes.
 pub async fn start_billtrail(bin: &Path, data_dir: &Path) -> Result<Billtrail, Error> {
+    start_billtrail_with(bin, data_dir, &[]).await
+}
+
+/// [`start_billtrail`] with configuration from `env` (`BILLTRAIL_<SECTION>_<KEY>` variables),
+/// set after the [`OVERRIDES`] inherited from this process are removed.
+pub async fn start_billtrail_with(
+    bin: &Path,
+    data_dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<Billtrail, Error> {
     fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let aws = data_dir.join("aws");
     let config_path = aws.join("config");
@@ -237,6 +250,7 @@ pub async fn start_billtrail(bin: &Path, data_dir: &Path) -> Result<Billtrail, E
     for v in OVERRIDES {
         cmd.env_remove(v);
     }
+    cmd.envs(env.iter().copied());
     let child = cmd
         .spawn()
         .map_err(|e| format!("starting {}: {e}", bin.display()))?;

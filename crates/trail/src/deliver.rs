@@ -217,25 +217,43 @@ async fn deliver_trail(
 
 /// The batch's log files, and how many records they hold.
 fn encode(batch: &Batch, max_bytes: usize) -> (Vec<LogFile>, usize) {
-    let org: Option<BTreeSet<String>> =
-        batch.accounts.as_ref().map(|a| a.iter().cloned().collect());
-    let selected: Vec<&StoredEvent> = batch
-        .events
+    encode_batch(
+        &batch.trail,
+        batch.accounts.as_deref(),
+        (batch.after, batch.last),
+        &batch.events,
+        max_bytes,
+    )
+}
+
+/// The log files of the records `events` of the batch `(after, last]` for `trail`, and how
+/// many records they hold: selection, then grouping, JSON, gzip and SHA-256
+/// ([`build_files`]). This is all the CPU work of a delivery step, which runs it off the async
+/// threads; it is public so that the benchmark measures exactly this path. `accounts` are the
+/// organization's accounts, for an organization trail.
+pub fn encode_batch(
+    trail: &Trail,
+    accounts: Option<&[String]>,
+    (after, last): (u64, u64),
+    events: &[StoredEvent],
+    max_bytes: usize,
+) -> (Vec<LogFile>, usize) {
+    let org: Option<BTreeSet<String>> = accounts.map(|a| a.iter().cloned().collect());
+    let selected: Vec<&StoredEvent> = events
         .iter()
-        .filter(|e| selects(&batch.trail, org.as_ref(), e))
+        .filter(|e| selects(trail, org.as_ref(), e))
         .collect();
     let id = BatchId {
-        trail_arn: &batch.trail.arn,
-        after: batch.after,
-        last: batch.last,
+        trail_arn: &trail.arn,
+        after,
+        last,
     };
     let layout = Layout {
-        prefix: batch.trail.s3_key_prefix.as_deref(),
-        organization_id: batch
-            .trail
+        prefix: trail.s3_key_prefix.as_deref(),
+        organization_id: trail
             .organization_id
             .as_deref()
-            .filter(|_| batch.trail.is_organization_trail),
+            .filter(|_| trail.is_organization_trail),
     };
     (
         build_files(id, layout, &selected, max_bytes),

@@ -9,7 +9,8 @@
 //!   events, basic and advanced event selectors).
 //! - [`file`]: grouping per (account, region), size splits, the `{"Records":[...]}` JSON, gzip
 //!   and object keys; all deterministic functions of the batch.
-//! - [`deliver`]: [`deliver_once`], the single step the server's worker runs on a timer.
+//! - [`deliver`]: [`deliver_once`], the single step the server's worker runs on a timer, and
+//!   [`encode_batch`], its CPU work (selection and encoding), which the benchmark times.
 //! - `notify`: delivery notifications to a webhook per SNS topic.
 //!
 //! Invariants:
@@ -29,7 +30,9 @@ pub mod model;
 mod notify;
 pub mod select;
 
-pub use deliver::{deliver_once, DeliveryError, DeliveryOptions, DeliveryReport, TrailFailure};
+pub use deliver::{
+    deliver_once, encode_batch, DeliveryError, DeliveryOptions, DeliveryReport, TrailFailure,
+};
 pub use model::{
     parse_trail_arn, trail_arn, trail_log_id, AdvancedEventSelector, AdvancedFieldSelector,
     DataResource, DeliveredLog, EventSelector, LoggingPeriod, PendingBatch, ReadWriteType,
