@@ -31,8 +31,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::Arc;
 
-use billtrail_objects::{ListRequest, Object, ObjectError, ObjectStore, MAX_KEYS};
+use billtrail_objects::{
+    ListRequest, Object, ObjectError, ObjectStore, ProcessFn, Processed, MAX_KEYS,
+};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use serde_json::{Map, Value};
@@ -785,16 +788,37 @@ impl Run<'_> {
         let progress = self.opts.progress.clone();
         progress.set_length(unique.len() as u64);
         let store = self.store;
+        // A few dozen files per fetch-and-hash step (one blocking task for a local bucket),
+        // several steps at once.
+        let mut chunks: Vec<(String, Vec<String>)> = Vec::new();
+        for (bucket, key) in unique {
+            match chunks.last_mut() {
+                Some((b, keys)) if *b == bucket && keys.len() < HASH_CHUNK => keys.push(key),
+                _ => chunks.push((bucket, vec![key])),
+            }
+        }
+        let hash: ProcessFn = Arc::new(|_key, got| Box::new(hash_object(got)) as Processed);
         let hashes: HashMap<(String, String), LogHash> =
-            futures::stream::iter(unique.into_iter().map(|(b, k)| {
-                let progress = progress.clone();
+            futures::stream::iter(chunks.into_iter().map(|(bucket, keys)| {
+                let (progress, hash) = (progress.clone(), hash.clone());
                 async move {
-                    let h = hash_log(store, &b, &k).await;
-                    progress.inc(1);
-                    ((b, k), h)
+                    let made = store.get_each(&bucket, keys.clone(), hash).await;
+                    progress.inc(keys.len() as u64);
+                    let mut made = made.into_iter();
+                    keys.into_iter()
+                        .map(|k| {
+                            let h = made
+                                .next()
+                                .and_then(|m| m.downcast::<LogHash>().ok())
+                                .map(|h| *h)
+                                .unwrap_or_else(|| LogHash::Failed("not hashed".into()));
+                            ((bucket.clone(), k), h)
+                        })
+                        .collect::<Vec<_>>()
                 }
             }))
             .buffer_unordered(self.opts.concurrency.max(1))
+            .flat_map(futures::stream::iter)
             .collect()
             .await;
         progress.finish_and_clear();
@@ -1068,17 +1092,17 @@ async fn list_covered_logs(
     Ok(found)
 }
 
-/// Fetches one log file and hashes its content.
-async fn hash_log(store: &dyn ObjectStore, bucket: &str, key: &str) -> LogHash {
-    match store.get(bucket, key).await {
-        Ok(o) => match tokio::task::spawn_blocking(move || format::gunzip_sha256_hex_fast(&o.body))
-            .await
-        {
-            Ok(Ok(h)) => LogHash::Hash(h),
-            Ok(Err(GunzipError::TrailingData)) => LogHash::Trailing,
-            Ok(Err(GunzipError::Truncated)) => LogHash::Truncated,
-            Ok(Err(GunzipError::Invalid)) => LogHash::Invalid,
-            Err(e) => LogHash::Failed(e.to_string()),
+/// Log files fetched and hashed per step of [`Run::check_logs`].
+const HASH_CHUNK: usize = 32;
+
+/// Hashes one fetched log file's content (runs off the async threads).
+fn hash_object(got: Result<Object, ObjectError>) -> LogHash {
+    match got {
+        Ok(o) => match format::gunzip_sha256_hex_fast(&o.body) {
+            Ok(h) => LogHash::Hash(h),
+            Err(GunzipError::TrailingData) => LogHash::Trailing,
+            Err(GunzipError::Truncated) => LogHash::Truncated,
+            Err(GunzipError::Invalid) => LogHash::Invalid,
         },
         Err(ObjectError::NoSuchKey(_)) => LogHash::NotFound,
         Err(e) => LogHash::Failed(e.to_string()),

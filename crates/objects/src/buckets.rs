@@ -247,6 +247,15 @@ impl ObjectStore for Buckets {
         self.store_for(bucket).get(bucket, key).await
     }
 
+    async fn get_each(
+        &self,
+        bucket: &str,
+        keys: Vec<String>,
+        f: crate::ProcessFn,
+    ) -> Vec<crate::Processed> {
+        self.store_for(bucket).get_each(bucket, keys, f).await
+    }
+
     async fn head(&self, bucket: &str, key: &str) -> Result<ObjectMeta, ObjectError> {
         self.store_for(bucket).head(bucket, key).await
     }

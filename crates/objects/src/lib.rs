@@ -149,6 +149,14 @@ impl ListRequest<'_> {
     }
 }
 
+/// What [`ObjectStore::get_each`] makes of one object (or of why it could not be read): the
+/// caller's own type, boxed so that the trait stays object-safe.
+pub type Processed = Box<dyn std::any::Any + Send>;
+
+/// The work [`ObjectStore::get_each`] does on each object, given its key.
+pub type ProcessFn =
+    std::sync::Arc<dyn Fn(&str, Result<Object, ObjectError>) -> Processed + Send + Sync>;
+
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
     /// Writes an object durably, replacing any object at `key`.
@@ -172,6 +180,23 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn bucket_created(&self, bucket: &str) -> Result<Option<i64>, ObjectError> {
         let _ = bucket;
         Ok(None)
+    }
+
+    /// Fetches each of `keys` and hands it to `f`, off the async threads; returns what `f` made
+    /// of each, in the order of `keys`. For CPU-heavy work on many bodies (hashing log files):
+    /// the local store reads and runs `f` on one blocking thread for the whole list, where
+    /// fetching and then processing each object costs two thread hand-offs apiece.
+    async fn get_each(&self, bucket: &str, keys: Vec<String>, f: ProcessFn) -> Vec<Processed> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let got = self.get(bucket, &key).await;
+            let work = f.clone();
+            let made = tokio::task::spawn_blocking(move || work(&key, got)).await;
+            out.push(made.unwrap_or_else(|e| {
+                Box::new(ObjectError::Storage(format!("processing task failed: {e}")))
+            }));
+        }
+        out
     }
 }
 

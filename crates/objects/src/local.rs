@@ -29,8 +29,9 @@
 //!
 //! At every instant, crash or not, the body in place is the sidecar's `current` or its
 //! `previous`. A reader reads the sidecar, opens the body and reads it through that handle,
-//! then reads the sidecar again: if it changed (the generation makes every sidecar distinct),
-//! a writer got in between and the reader starts over; if not, the opened body's inode says
+//! then looks at the sidecar again: if it is another file (a sidecar is only ever replaced by a
+//! rename, so its inode, size and time say so without reading it), a writer got in between and
+//! the reader starts over; if not, the opened body's inode says
 //! which of the two entries describes it. After a crash between steps 2 and 3 readers keep
 //! seeing the old object, whole, and the next `put` records it as `previous` again.
 //!
@@ -203,6 +204,30 @@ fn write_temp(dir: &Path, bytes: &[u8]) -> Result<(PathBuf, fs::Metadata), Objec
     }
 }
 
+/// What tells two reads of a sidecar apart without reading it twice: a sidecar is only ever
+/// replaced by renaming a new file over it, never written in place, so another sidecar is
+/// another file (inode, size and modification time). Where there are no inode numbers (not
+/// Unix), the contents themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    id: u64,
+    size: u64,
+    modified: Option<SystemTime>,
+    contents: Vec<u8>,
+}
+
+impl Stamp {
+    fn new(stat: &fs::Metadata, bytes: &[u8]) -> Stamp {
+        let id = file_id(stat);
+        Stamp {
+            id,
+            size: stat.len(),
+            modified: stat.modified().ok(),
+            contents: if id == 0 { bytes.to_vec() } else { Vec::new() },
+        }
+    }
+}
+
 /// What a reader found at a key.
 struct Found {
     meta: ObjectMeta,
@@ -263,8 +288,19 @@ impl Inner {
 
     /// The sidecar's bytes and contents, if there is one.
     fn read_sidecar(path: &Path) -> Result<Option<(Vec<u8>, Sidecar)>, ObjectError> {
-        match fs::read(path) {
-            Ok(bytes) => {
+        Ok(Self::read_stamped_sidecar(path)?.map(|(bytes, sc, _)| (bytes, sc)))
+    }
+
+    /// [`Inner::read_sidecar`], with the stamp of the file it read.
+    fn read_stamped_sidecar(path: &Path) -> Result<Option<(Vec<u8>, Sidecar, Stamp)>, ObjectError> {
+        let read = File::open(path).and_then(|mut f| {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes)?;
+            let stat = f.metadata()?;
+            Ok((bytes, stat))
+        });
+        match read {
+            Ok((bytes, stat)) => {
                 let sc: Sidecar = serde_json::from_slice(&bytes)
                     .map_err(|e| storage(format!("{} is corrupt", path.display()), e))?;
                 if sc.format != SIDECAR_FORMAT {
@@ -273,8 +309,19 @@ impl Inner {
                         format!("unknown sidecar format {}", sc.format),
                     ));
                 }
-                Ok(Some((bytes, sc)))
+                let stamp = Stamp::new(&stat, &bytes);
+                Ok(Some((bytes, sc, stamp)))
             }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(storage(path.display(), e)),
+        }
+    }
+
+    /// The stamp of the sidecar now at `path`, without reading it where inodes exist.
+    fn sidecar_stamp(path: &Path) -> Result<Option<Stamp>, ObjectError> {
+        match fs::metadata(path) {
+            Ok(stat) if file_id(&stat) != 0 => Ok(Some(Stamp::new(&stat, &[]))),
+            Ok(_) => Ok(Self::read_stamped_sidecar(path)?.map(|(_, _, stamp)| stamp)),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(storage(path.display(), e)),
         }
@@ -286,12 +333,13 @@ impl Inner {
         let (body_path, meta_path) = self.key_paths(&dir, key)?;
         let no_key = || ObjectError::NoSuchKey(key.to_string());
         for _ in 0..READ_ATTEMPTS {
-            let before = Self::read_sidecar(&meta_path)?;
+            let before = Self::read_stamped_sidecar(&meta_path)?;
+            let stamp = before.as_ref().map(|(_, _, stamp)| stamp.clone());
+            let before = before.map(|(bytes, sc, _)| (bytes, sc));
             let mut file = match File::open(&body_path) {
                 Ok(f) => f,
                 Err(e) if is_not_found(&e) => {
-                    let after = Self::read_sidecar(&meta_path)?;
-                    if before.as_ref().map(|b| &b.0) == after.as_ref().map(|a| &a.0) {
+                    if Self::sidecar_stamp(&meta_path)? == stamp {
                         return Err(no_key());
                     }
                     continue;
@@ -314,8 +362,8 @@ impl Inner {
             } else {
                 None
             };
-            let after = Self::read_sidecar(&meta_path)?;
-            if before.as_ref().map(|b| &b.0) != after.as_ref().map(|a| &a.0) {
+            // A writer that got in between replaced the sidecar (by a rename: a new file).
+            if Self::sidecar_stamp(&meta_path)? != stamp {
                 continue;
             }
             let entry = match before {
@@ -861,6 +909,37 @@ impl ObjectStore for LocalStore {
             })
         })
         .await
+    }
+
+    async fn get_each(
+        &self,
+        bucket: &str,
+        keys: Vec<String>,
+        f: crate::ProcessFn,
+    ) -> Vec<crate::Processed> {
+        let bucket = bucket.to_string();
+        let inner = self.inner.clone();
+        let n = keys.len();
+        let done = tokio::task::spawn_blocking(move || {
+            keys.iter()
+                .map(|key| {
+                    let got = inner.read(&bucket, key, true).map(|found| Object {
+                        meta: found.meta,
+                        body: found.body.unwrap_or_default(),
+                    });
+                    f(key, got)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        done.unwrap_or_else(|e| {
+            (0..n)
+                .map(|_| {
+                    Box::new(ObjectError::Storage(format!("file task failed: {e}")))
+                        as crate::Processed
+                })
+                .collect()
+        })
     }
 
     async fn head(&self, bucket: &str, key: &str) -> Result<ObjectMeta, ObjectError> {
