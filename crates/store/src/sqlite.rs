@@ -3,6 +3,9 @@
 //! Durability: `synchronous = FULL` in WAL mode syncs the log on every commit, so a commit that
 //! returned survives a crash or power loss. Readers use their own connections (WAL lets them run
 //! beside the writer) from a small pool.
+//!
+//! Records go to `events`; their lookup keys reach the indexed `event_keys` in bulk, a few
+//! times a second (see [`IndexPolicy`]), and lookups read both (see `KEYS_SCHEMA`).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -37,13 +40,6 @@ CREATE TABLE IF NOT EXISTS events (
     resources     TEXT NOT NULL,
     record        TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_time   ON events (account_id, region, event_time, seq);
-CREATE INDEX IF NOT EXISTS events_name   ON events (account_id, region, event_name, event_time, seq);
-CREATE INDEX IF NOT EXISTS events_source ON events (account_id, region, event_source, event_time, seq);
-CREATE INDEX IF NOT EXISTS events_user   ON events (account_id, region, username, event_time, seq);
-CREATE INDEX IF NOT EXISTS events_key    ON events (account_id, region, access_key_id, event_time, seq);
-CREATE INDEX IF NOT EXISTS events_ro     ON events (account_id, region, read_only, event_time, seq);
-CREATE INDEX IF NOT EXISTS events_id     ON events (event_id);
 
 CREATE TABLE IF NOT EXISTS event_resources (
     seq           INTEGER NOT NULL,
@@ -58,6 +54,91 @@ CREATE INDEX IF NOT EXISTS resources_name ON event_resources (account_id, region
 CREATE INDEX IF NOT EXISTS resources_seq  ON event_resources (seq);
 "#;
 
+/// The lookup keys of every record up to `event_keys_mark.seq`, with the indexes LookupEvents
+/// drives. Records are appended to `events` alone (an append to a rowid table touches its last
+/// page or two), and the writer copies their keys here in bulk every [`IndexPolicy`] step, so
+/// seven index B-trees are rewritten once per step instead of once per commit: SQLite splits
+/// index pages in half, and per-commit index maintenance was two thirds of the pages each
+/// commit wrote. Lookups read the indexed part and scan the short unindexed tail of `events`
+/// (`seq > event_keys_mark.seq`) in one statement, so they see every committed record.
+const KEYS_SCHEMA: &str = r#"
+CREATE TABLE event_keys (
+    seq           INTEGER PRIMARY KEY,
+    account_id    TEXT NOT NULL,
+    region        TEXT NOT NULL,
+    event_time    INTEGER NOT NULL,
+    event_id      TEXT NOT NULL,
+    event_name    TEXT NOT NULL,
+    event_source  TEXT NOT NULL,
+    read_only     INTEGER NOT NULL,
+    username      TEXT,
+    access_key_id TEXT,
+    management    INTEGER NOT NULL
+);
+CREATE TABLE event_keys_mark (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+);
+INSERT INTO event_keys
+    SELECT seq, account_id, region, event_time, event_id, event_name, event_source, read_only,
+           username, access_key_id, management
+    FROM events;
+INSERT INTO event_keys_mark VALUES (1, COALESCE((SELECT MAX(seq) FROM events), 0));
+CREATE INDEX keys_time   ON event_keys (account_id, region, event_time, seq);
+CREATE INDEX keys_name   ON event_keys (account_id, region, event_name, event_time, seq);
+CREATE INDEX keys_source ON event_keys (account_id, region, event_source, event_time, seq);
+CREATE INDEX keys_user   ON event_keys (account_id, region, username, event_time, seq);
+CREATE INDEX keys_key    ON event_keys (account_id, region, access_key_id, event_time, seq);
+CREATE INDEX keys_ro     ON event_keys (account_id, region, read_only, event_time, seq);
+CREATE INDEX keys_id     ON event_keys (event_id);
+DROP INDEX IF EXISTS events_time;
+DROP INDEX IF EXISTS events_name;
+DROP INDEX IF EXISTS events_source;
+DROP INDEX IF EXISTS events_user;
+DROP INDEX IF EXISTS events_key;
+DROP INDEX IF EXISTS events_ro;
+DROP INDEX IF EXISTS events_id;
+"#;
+
+/// Creates `event_keys` when the database has none: a new database, or one whose `events` still
+/// carries the indexes (it is moved over, in one transaction, with indexes built after the
+/// copy, which is the fast order for a large log).
+fn migrate_keys(conn: &Connection) -> Result<()> {
+    let has: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_keys')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    if has {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("BEGIN IMMEDIATE; {KEYS_SCHEMA} COMMIT;"))
+        .map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            db(e)
+        })
+}
+
+/// When the writer copies the keys of newly appended records into `event_keys`: after `rows`
+/// records, or `age` after the first record not yet copied, whichever comes first (checked at
+/// each commit, and done inside that commit's transaction). It bounds the tail a lookup scans.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexPolicy {
+    pub rows: u64,
+    pub age: std::time::Duration,
+}
+
+impl Default for IndexPolicy {
+    fn default() -> Self {
+        IndexPolicy {
+            rows: 2048,
+            age: std::time::Duration::from_millis(250),
+        }
+    }
+}
+
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
@@ -69,6 +150,11 @@ const PRUNE_CHUNK: i64 = 10_000;
 
 /// Opens the database at `dir/billtrail.db`, creating it and its schema if needed.
 pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
+    open_with(dir, IndexPolicy::default())
+}
+
+/// [`open`], with its own [`IndexPolicy`] (tests use the extremes).
+pub fn open_with(dir: &Path, index: IndexPolicy) -> Result<(SqliteWriter, SqliteReader)> {
     std::fs::create_dir_all(dir)
         .map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
     let path = dir.join("billtrail.db");
@@ -88,6 +174,7 @@ pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
     )
     .map_err(db)?;
     conn.execute_batch(SCHEMA).map_err(db)?;
+    migrate_keys(&conn)?;
     conn.set_prepared_statement_cache_capacity(64);
     let checkpointer = Checkpointer::spawn(&path)?;
     let mut readers = Vec::with_capacity(READERS);
@@ -106,6 +193,9 @@ pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
     Ok((
         SqliteWriter {
             conn,
+            index,
+            unindexed: 0,
+            oldest_unindexed: None,
             _checkpointer: checkpointer,
         },
         SqliteReader {
@@ -117,6 +207,11 @@ pub fn open(dir: &Path) -> Result<(SqliteWriter, SqliteReader)> {
 
 pub struct SqliteWriter {
     conn: Connection,
+    index: IndexPolicy,
+    /// Records appended (in this transaction and committed ones) since keys were last copied.
+    unindexed: u64,
+    /// When the oldest of those was appended.
+    oldest_unindexed: Option<std::time::Instant>,
     _checkpointer: Checkpointer,
 }
 
@@ -165,12 +260,40 @@ impl SqliteWriter {
     }
 }
 
+impl SqliteWriter {
+    /// Copies the keys of every record past the mark into `event_keys` and moves the mark, in
+    /// the open transaction.
+    fn copy_keys(&self) -> Result<()> {
+        self.control(
+            "INSERT INTO event_keys
+                SELECT seq, account_id, region, event_time, event_id, event_name, event_source,
+                       read_only, username, access_key_id, management
+                FROM events WHERE seq > (SELECT seq FROM event_keys_mark) ORDER BY seq",
+        )?;
+        self.control(
+            "UPDATE event_keys_mark SET seq = max(seq, COALESCE((SELECT MAX(seq) FROM events), 0))",
+        )
+    }
+}
+
 impl WriteConn for SqliteWriter {
     fn begin(&mut self) -> Result<()> {
         self.control("BEGIN IMMEDIATE")
     }
     fn commit(&mut self) -> Result<()> {
-        self.control("COMMIT")
+        let due = self.unindexed >= self.index.rows
+            || self
+                .oldest_unindexed
+                .is_some_and(|t| t.elapsed() >= self.index.age);
+        if due {
+            self.copy_keys()?;
+        }
+        self.control("COMMIT")?;
+        if due {
+            self.unindexed = 0;
+            self.oldest_unindexed = None;
+        }
+        Ok(())
     }
     fn rollback(&mut self) -> Result<()> {
         // After some errors (a full disk, an I/O error) SQLite has already rolled back.
@@ -235,6 +358,9 @@ impl WriteConn for SqliteWriter {
         ])
         .map_err(db)?;
         let seq = self.conn.last_insert_rowid();
+        self.unindexed += 1;
+        self.oldest_unindexed
+            .get_or_insert_with(std::time::Instant::now);
         if !e.resources.is_empty() {
             let mut res = self
                 .conn
@@ -280,6 +406,12 @@ impl WriteConn for SqliteWriter {
         self.conn
             .execute(
                 "DELETE FROM event_resources WHERE seq <= ?1 AND event_time < ?2",
+                params![upto, cutoff],
+            )
+            .map_err(db)?;
+        self.conn
+            .execute(
+                "DELETE FROM event_keys WHERE seq <= ?1 AND event_time < ?2",
                 params![upto, cutoff],
             )
             .map_err(db)?;
@@ -366,6 +498,65 @@ impl SqliteReader {
     }
 }
 
+/// The `AND ...` clauses of `q` past account and region: attribute filters on the columns of
+/// alias `a` (`e` for `events`, `k` for `event_keys`), time and cursor on alias `t` (the one
+/// whose order drives the query). With `resource_driven`, the first resource filter is already
+/// in the FROM clause; other resource filters are always `EXISTS` on `event_resources`.
+fn conditions(
+    q: &EventQuery,
+    a: &str,
+    t: &str,
+    resource_driven: bool,
+    args: &mut Vec<Box<dyn ToSql>>,
+) -> String {
+    let mut sql = String::new();
+    let mut skip_resource = resource_driven;
+    for f in &q.filters {
+        let (column, value): (&str, Box<dyn ToSql>) = match f {
+            EventFilter::EventId(v) => ("event_id", Box::new(v.clone())),
+            EventFilter::EventName(v) => ("event_name", Box::new(v.clone())),
+            EventFilter::EventSource(v) => ("event_source", Box::new(v.clone())),
+            EventFilter::ReadOnly(v) => ("read_only", Box::new(*v)),
+            EventFilter::Username(v) => ("username", Box::new(v.clone())),
+            EventFilter::AccessKeyId(v) => ("access_key_id", Box::new(v.clone())),
+            EventFilter::ResourceType(v) | EventFilter::ResourceName(v) => {
+                if std::mem::take(&mut skip_resource) {
+                    continue; // the driving filter, already in the FROM clause
+                }
+                let column = if matches!(f, EventFilter::ResourceType(_)) {
+                    "resource_type"
+                } else {
+                    "resource_name"
+                };
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM event_resources x INDEXED BY resources_seq WHERE x.seq = {a}.seq AND x.{column} = ?)"
+                ));
+                args.push(Box::new(v.clone()));
+                continue;
+            }
+        };
+        sql.push_str(&format!(" AND {a}.{column} = ?"));
+        args.push(value);
+    }
+    if q.management_only {
+        sql.push_str(&format!(" AND {a}.management = 1"));
+    }
+    if let Some(time) = q.start_time {
+        sql.push_str(&format!(" AND {t}.event_time >= ?"));
+        args.push(Box::new(time));
+    }
+    if let Some(time) = q.end_time {
+        sql.push_str(&format!(" AND {t}.event_time <= ?"));
+        args.push(Box::new(time));
+    }
+    if let Some(c) = q.before {
+        sql.push_str(&format!(" AND ({t}.event_time, {t}.seq) < (?, ?)"));
+        args.push(Box::new(c.event_time));
+        args.push(Box::new(c.seq as i64));
+    }
+    sql
+}
+
 const EVENT_COLUMNS: &str = "e.seq, e.account_id, e.region, e.event_time, e.event_id, e.event_name, e.event_source, e.read_only, e.username, e.access_key_id, e.management, e.resources, e.record";
 
 fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -402,92 +593,64 @@ impl ReadSide for SqliteReader {
     /// One statement per query. The plan matters on a large log, so the driving index is chosen
     /// here rather than left to the planner, which prefers the index that matches the ORDER BY
     /// and would then scan an account's whole history:
-    /// - with an EventId, the `events_id` index (at most a row or two);
     /// - with a resource filter, the resource index, walked newest first, joined to `events` by
     ///   primary key (a correlated `IN (subquery)` would re-run the subquery per event);
-    /// - otherwise the planner picks among the `(account, region, <attribute>, time, seq)`
-    ///   indexes, each of which yields rows already in the answer's order.
+    /// - otherwise the indexed records (`event_keys`, through `keys_id` with an EventId, else the
+    ///   planner's pick among the `(account, region, <attribute>, time, seq)` indexes, each of
+    ///   which yields rows already in the answer's order), joined to `events` by primary key,
+    ///   together with the matching records of the unindexed tail.
     fn lookup(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
         let resource = q.filters.iter().find_map(|f| match f {
             EventFilter::ResourceType(v) => Some(("resource_type", v)),
             EventFilter::ResourceName(v) => Some(("resource_name", v)),
             _ => None,
         });
-        let by_id = q
-            .filters
-            .iter()
-            .any(|f| matches!(f, EventFilter::EventId(_)));
-        // `t` is the table whose (event_time, seq) drive the order.
-        let (mut sql, t) = match resource {
-            Some((column, _)) => (
-                format!(
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        let sql = match resource {
+            Some((column, value)) => {
+                let mut sql = format!(
                     "SELECT DISTINCT {EVENT_COLUMNS} FROM event_resources r CROSS JOIN events e ON e.seq = r.seq \
                      WHERE r.account_id = ? AND r.region = ? AND r.{column} = ? AND e.account_id = r.account_id AND e.region = r.region"
-                ),
-                "r",
-            ),
-            None if by_id => (
-                format!("SELECT {EVENT_COLUMNS} FROM events e INDEXED BY events_id WHERE e.account_id = ? AND e.region = ?"),
-                "e",
-            ),
-            None => (
-                format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.account_id = ? AND e.region = ?"),
-                "e",
-            ),
+                );
+                args.push(Box::new(q.account_id.clone()));
+                args.push(Box::new(q.region.clone()));
+                args.push(Box::new(value.clone()));
+                sql.push_str(&conditions(q, "e", "r", true, &mut args));
+                sql.push_str(" ORDER BY r.event_time DESC, r.seq DESC LIMIT ?");
+                args.push(Box::new(q.limit as i64));
+                sql
+            }
+            None => {
+                let by_id = q
+                    .filters
+                    .iter()
+                    .any(|f| matches!(f, EventFilter::EventId(_)));
+                let hint = if by_id { " INDEXED BY keys_id" } else { "" };
+                let mut indexed = format!(
+                    "SELECT {EVENT_COLUMNS} FROM event_keys k{hint} CROSS JOIN events e ON e.seq = k.seq \
+                     WHERE k.account_id = ? AND k.region = ?"
+                );
+                args.push(Box::new(q.account_id.clone()));
+                args.push(Box::new(q.region.clone()));
+                indexed.push_str(&conditions(q, "k", "k", false, &mut args));
+                indexed.push_str(" ORDER BY k.event_time DESC, k.seq DESC LIMIT ?");
+                args.push(Box::new(q.limit as i64));
+                let mut tail = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events e \
+                     WHERE e.seq > (SELECT seq FROM event_keys_mark) AND e.account_id = ? AND e.region = ?"
+                );
+                args.push(Box::new(q.account_id.clone()));
+                args.push(Box::new(q.region.clone()));
+                tail.push_str(&conditions(q, "e", "e", false, &mut args));
+                tail.push_str(" ORDER BY e.event_time DESC, e.seq DESC LIMIT ?");
+                args.push(Box::new(q.limit as i64));
+                args.push(Box::new(q.limit as i64));
+                format!(
+                    "SELECT * FROM (SELECT * FROM ({indexed}) UNION ALL SELECT * FROM ({tail})) \
+                     ORDER BY event_time DESC, seq DESC LIMIT ?"
+                )
+            }
         };
-        let mut args: Vec<Box<dyn ToSql>> =
-            vec![Box::new(q.account_id.clone()), Box::new(q.region.clone())];
-        if let Some((_, v)) = resource {
-            args.push(Box::new(v.clone()));
-        }
-        let mut first_resource = true;
-        for f in &q.filters {
-            let (clause, value): (&str, Box<dyn ToSql>) = match f {
-                EventFilter::EventId(v) => (" AND e.event_id = ?", Box::new(v.clone())),
-                EventFilter::EventName(v) => (" AND e.event_name = ?", Box::new(v.clone())),
-                EventFilter::EventSource(v) => (" AND e.event_source = ?", Box::new(v.clone())),
-                EventFilter::ReadOnly(v) => (" AND e.read_only = ?", Box::new(*v)),
-                EventFilter::Username(v) => (" AND e.username = ?", Box::new(v.clone())),
-                EventFilter::AccessKeyId(v) => (" AND e.access_key_id = ?", Box::new(v.clone())),
-                EventFilter::ResourceType(v) | EventFilter::ResourceName(v) => {
-                    if std::mem::take(&mut first_resource) {
-                        continue; // the driving filter, already in the FROM clause
-                    }
-                    let column = if matches!(f, EventFilter::ResourceType(_)) {
-                        "resource_type"
-                    } else {
-                        "resource_name"
-                    };
-                    sql.push_str(&format!(
-                        " AND EXISTS (SELECT 1 FROM event_resources x INDEXED BY resources_seq WHERE x.seq = e.seq AND x.{column} = ?)"
-                    ));
-                    args.push(Box::new(v.clone()));
-                    continue;
-                }
-            };
-            sql.push_str(clause);
-            args.push(value);
-        }
-        if q.management_only {
-            sql.push_str(" AND e.management = 1");
-        }
-        if let Some(time) = q.start_time {
-            sql.push_str(&format!(" AND {t}.event_time >= ?"));
-            args.push(Box::new(time));
-        }
-        if let Some(time) = q.end_time {
-            sql.push_str(&format!(" AND {t}.event_time <= ?"));
-            args.push(Box::new(time));
-        }
-        if let Some(c) = q.before {
-            sql.push_str(&format!(" AND ({t}.event_time, {t}.seq) < (?, ?)"));
-            args.push(Box::new(c.event_time));
-            args.push(Box::new(c.seq as i64));
-        }
-        sql.push_str(&format!(
-            " ORDER BY {t}.event_time DESC, {t}.seq DESC LIMIT ?"
-        ));
-        args.push(Box::new(q.limit as i64));
         self.with(|c| {
             let mut s = c.prepare_cached(&sql).map_err(db)?;
             let rows = s
