@@ -8,7 +8,8 @@
 //! times a second (see [`IndexPolicy`]), and lookups read both (see `KEYS_SCHEMA`).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql};
 
@@ -176,7 +177,8 @@ pub fn open_with(dir: &Path, index: IndexPolicy) -> Result<(SqliteWriter, Sqlite
     conn.execute_batch(SCHEMA).map_err(db)?;
     migrate_keys(&conn)?;
     conn.set_prepared_statement_cache_capacity(64);
-    let checkpointer = Checkpointer::spawn(&path)?;
+    let restart_log = Arc::new(AtomicBool::new(false));
+    let checkpointer = Checkpointer::spawn(&path, restart_log.clone())?;
     let mut readers = Vec::with_capacity(READERS);
     for _ in 0..READERS {
         let r = Connection::open_with_flags(
@@ -196,6 +198,7 @@ pub fn open_with(dir: &Path, index: IndexPolicy) -> Result<(SqliteWriter, Sqlite
             index,
             unindexed: 0,
             oldest_unindexed: None,
+            restart_log,
             _checkpointer: checkpointer,
         },
         SqliteReader {
@@ -212,22 +215,34 @@ pub struct SqliteWriter {
     unindexed: u64,
     /// When the oldest of those was appended.
     oldest_unindexed: Option<std::time::Instant>,
+    /// Set by the checkpointer when the log should start over (see [`Checkpointer`]).
+    restart_log: Arc<AtomicBool>,
     _checkpointer: Checkpointer,
 }
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// A thread with its own connection that runs passive checkpoints: they copy what readers no
-/// longer need from the WAL into the database file without taking the writer's lock, so the WAL
-/// can start over from its beginning at the writer's next transaction. It stops when dropped
-/// (with the writer).
+/// WAL frames (of 4 KiB pages) past which the checkpointer makes the log start over.
+const RESTART_AFTER_FRAMES: i64 = 4096;
+
+/// A thread with its own connection that checkpoints, so that copying the WAL into the database
+/// file and syncing that file never happen inside a commit.
+///
+/// A passive checkpoint (every [`CHECKPOINT_EVERY`]) copies what readers no longer need without
+/// taking the writer's lock. But the WAL starts over from its beginning only when a write
+/// transaction begins with every frame copied, which under a steady stream of commits never
+/// happens by itself (the next commit always lands first): the log would grow without end. So
+/// once it holds more than [`RESTART_AFTER_FRAMES`], the checkpointer asks the writer to run one
+/// passive checkpoint itself, between two transactions; the little the checkpointer has not
+/// copied yet is copied then, and the writer's next transaction starts the log over. It stops
+/// when dropped (with the writer).
 struct Checkpointer {
     _stop: std::sync::mpsc::Sender<()>,
 }
 
 impl Checkpointer {
-    fn spawn(path: &Path) -> Result<Checkpointer> {
+    fn spawn(path: &Path, restart: Arc<AtomicBool>) -> Result<Checkpointer> {
         let conn = Connection::open(path).map_err(db)?;
         conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")
             .map_err(db)?;
@@ -237,9 +252,15 @@ impl Checkpointer {
             .spawn(move || {
                 use std::sync::mpsc::RecvTimeoutError;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
-                    let r = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                    // (busy, frames in the log, frames copied)
+                    match conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                    {
+                        Ok(frames) if frames > RESTART_AFTER_FRAMES => {
+                            restart.store(true, Ordering::Release);
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
                     }
                 }
             })
@@ -292,6 +313,15 @@ impl WriteConn for SqliteWriter {
         if due {
             self.unindexed = 0;
             self.oldest_unindexed = None;
+        }
+        if self.restart_log.swap(false, Ordering::AcqRel) {
+            // Between two transactions: see `Checkpointer`. A failure only delays the restart.
+            let r = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
         }
         Ok(())
     }
