@@ -252,6 +252,10 @@ impl Checkpointer {
             .spawn(move || {
                 use std::sync::mpsc::RecvTimeoutError;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    if restart.load(Ordering::Acquire) {
+                        // The writer's turn: two checkpoints at once would make its fail.
+                        continue;
+                    }
                     // (busy, frames in the log, frames copied)
                     match conn
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
@@ -314,13 +318,18 @@ impl WriteConn for SqliteWriter {
             self.unindexed = 0;
             self.oldest_unindexed = None;
         }
-        if self.restart_log.swap(false, Ordering::AcqRel) {
-            // Between two transactions: see `Checkpointer`. A failure only delays the restart.
-            let r = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
+        if self.restart_log.load(Ordering::Acquire) {
+            // Between two transactions: see `Checkpointer`. Until every frame is copied (a
+            // reader may still need some), it tries again after the next commit.
+            let r = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+            match r {
+                Ok((0, frames, copied)) if copied >= frames => {
+                    self.restart_log.store(false, Ordering::Release);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
             }
         }
         Ok(())
