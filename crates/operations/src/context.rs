@@ -20,8 +20,9 @@ pub struct Env {
     pub token_key: TokenKey,
     /// Seals secrets at rest.
     pub vault: Vault,
-    /// Signalled after every committed write, so that background workers waiting for work
-    /// (such as finishing a `CreateAccount`) start at once instead of at their next tick.
+    /// Signalled after a committed call that left work for a background worker (see
+    /// [`Context::wake_workers`]), so that the worker (finishing a `CreateAccount`, say) starts
+    /// at once instead of at its next tick.
     pub committed: tokio::sync::Notify,
     /// Event history's retention, in seconds (lookups never return older events).
     pub retention_seconds: i64,
@@ -115,6 +116,8 @@ pub struct Context<'a> {
     also_recorded_in: Option<String>,
     /// The bucket the call names and whether it exists, checked before the handler ran.
     bucket: Option<(String, bool)>,
+    /// The call left work for a background worker.
+    wake: bool,
 }
 
 fn internal(e: StoreError) -> ApiError {
@@ -138,6 +141,7 @@ impl<'a> Context<'a> {
             resources: Vec::new(),
             also_recorded_in: None,
             bucket: None,
+            wake: false,
         }
     }
 
@@ -290,6 +294,16 @@ impl<'a> Context<'a> {
 
     pub(crate) fn take_also_recorded_in(&mut self) -> Option<String> {
         self.also_recorded_in.take()
+    }
+
+    /// Asks for the background workers to look for work as soon as this call commits (instead
+    /// of at their next tick): for a handler that leaves some, like `CreateAccount`.
+    pub fn wake_workers(&mut self) {
+        self.wake = true;
+    }
+
+    pub(crate) fn wakes_workers(&self) -> bool {
+        self.wake
     }
 }
 

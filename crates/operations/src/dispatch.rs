@@ -247,22 +247,25 @@ async fn run_write(
         .transact(move |txn| {
             let mut resources = Vec::new();
             let mut other = None;
+            let mut wake = false;
             let outcome = txn.atomic(|t| {
                 let mut cx =
                     Context::new(&env2, &audit.principal, &audit.region, t).with_bucket(bucket);
                 let out = (audit.op.handler)(&mut cx, input);
                 resources = cx.take_resources();
                 other = cx.take_also_recorded_in();
+                wake = cx.wakes_workers();
                 out
             })?;
             for event in audit.events(&outcome, resources, other) {
                 txn.append(&event)?;
             }
-            Ok(outcome)
+            Ok((outcome, wake))
         })
         .await
         .map_err(store_failed)?;
-    if outcome.is_ok() {
+    let (outcome, wake) = outcome;
+    if wake && outcome.is_ok() {
         env.committed.notify_waiters();
     }
     outcome

@@ -246,6 +246,7 @@ fn create_account(
     };
     cx.put(STATUS_KIND, &status.id, &status)?;
     cx.put_in("", PENDING_KIND, &status.id, &pending)?;
+    cx.wake_workers();
     Ok(CreateAccountOutput {
         create_account_status: status,
     })
