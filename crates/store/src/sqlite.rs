@@ -321,9 +321,15 @@ impl WriteConn for SqliteWriter {
         if self.restart_log.load(Ordering::Acquire) {
             // Between two transactions: see `Checkpointer`. Until every frame is copied (a
             // reader may still need some), it tries again after the next commit.
-            let r = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
+            let r = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                });
             match r {
                 Ok((0, frames, copied)) if copied >= frames => {
                     self.restart_log.store(false, Ordering::Release);
