@@ -20,7 +20,7 @@ use billtrail_auth::sigv4::{self, RequestParts};
 use billtrail_operations::{dispatch, Env, Protocol, Service};
 use billtrail_protocol::{json11, query, ApiError};
 
-use crate::authn::authenticate;
+use crate::authn::{authenticate_claim, AuthnError};
 use crate::metrics::Metrics;
 
 /// Shared by every request.
@@ -134,7 +134,8 @@ impl Wire {
 /// What one API request came to: for metrics, and the response to send.
 struct Handled {
     service: &'static str,
-    operation: String,
+    /// The operation's name when it is one this server knows (`""` otherwise): a metrics label.
+    operation: &'static str,
     wire: Wire,
     result: Result<Vec<u8>, ApiError>,
 }
@@ -177,9 +178,7 @@ async fn api(
         Ok(_) => "200",
         Err(e) => &e.code,
     };
-    state
-        .metrics
-        .observe(h.service, &h.operation, code, started);
+    state.metrics.observe(h.service, h.operation, code, started);
     match h.result {
         Ok(body) => h.wire.ok(body, &request_id),
         Err(e) => {
@@ -209,19 +208,24 @@ async fn handle(
         body,
     };
     // The scope names the service, which decides how even an authentication failure is framed.
-    let scoped = sigv4::parse(&parts)
+    let parsed = sigv4::parse(&parts);
+    let scoped = parsed
+        .as_ref()
         .ok()
         .and_then(|c| Service::from_signing_name(&c.service));
     let wire = Wire::of(scoped);
     let fail = |service: &'static str, e: ApiError| Handled {
         service,
-        operation: String::new(),
+        operation: "",
         wire,
         result: Err(e),
     };
-    let (principal, claim) = match authenticate(&state.env, &state.keys, &parts) {
+    let authenticated = parsed
+        .map_err(AuthnError::Signature)
+        .and_then(|claim| authenticate_claim(&state.env, &state.keys, &parts, claim));
+    let (principal, claim) = match authenticated {
         Ok(x) => x,
-        Err(e) => return fail("", e),
+        Err(e) => return fail("", e.to_api_error()),
     };
     let Some(service) = scoped else {
         let e = ApiError::unknown_operation(format!(
@@ -302,7 +306,7 @@ async fn handle(
     };
     Handled {
         service: service_name,
-        operation,
+        operation: billtrail_operations::find(service, &operation).map_or("", |op| op.name),
         wire,
         result,
     }

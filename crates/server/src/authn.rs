@@ -144,6 +144,16 @@ pub fn authenticate_detailed(
     parts: &RequestParts<'_>,
 ) -> Result<(Principal, Claim), AuthnError> {
     let claim = sigv4::parse(parts).map_err(AuthnError::Signature)?;
+    authenticate_claim(env, keys, parts, claim)
+}
+
+/// [`authenticate_detailed`] for a request whose signature the caller has parsed already.
+pub fn authenticate_claim(
+    env: &Env,
+    keys: &KeyCache,
+    parts: &RequestParts<'_>,
+    claim: Claim,
+) -> Result<(Principal, Claim), AuthnError> {
     let key = keys
         .get(env, &claim.access_key_id)?
         .ok_or(AuthnError::UnknownKey)?;

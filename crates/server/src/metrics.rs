@@ -1,5 +1,6 @@
 //! `/metrics`: request counts and latencies, in the Prometheus text format.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -13,14 +14,14 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
-    service: String,
-    operation: String,
-    code: String,
+    service: &'static str,
+    operation: &'static str,
+    code: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServiceLabels {
-    service: String,
+    service: &'static str,
 }
 
 pub struct Metrics {
@@ -90,18 +91,28 @@ impl Metrics {
         }
     }
 
-    pub fn observe(&self, service: &str, operation: &str, code: &str, started: Instant) {
+    /// Counts one request. The labels are the server's own names (a known operation, or `""`),
+    /// never what a request made up, so that requests cannot grow the label sets without bound.
+    pub fn observe(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        code: &str,
+        started: Instant,
+    ) {
+        let code = match code {
+            "200" => Cow::Borrowed("200"),
+            other => Cow::Owned(other.to_string()),
+        };
         self.requests
             .get_or_create(&CallLabels {
-                service: service.to_string(),
-                operation: operation.to_string(),
-                code: code.to_string(),
+                service,
+                operation,
+                code,
             })
             .inc();
         self.latency
-            .get_or_create(&ServiceLabels {
-                service: service.to_string(),
-            })
+            .get_or_create(&ServiceLabels { service })
             .observe(started.elapsed().as_secs_f64());
     }
 

@@ -342,6 +342,20 @@ async fn protocol_errors() {
         )
         .await;
     assert_eq!(r.body["__type"], "UnknownOperationException");
+    // Made-up operation names never become metrics labels (they would grow without bound).
+    let metrics = h
+        .http
+        .get(format!("{}metrics", h.url()))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains("UnknownOperationException") && !metrics.contains("NoSuchOperation"),
+        "{metrics}"
+    );
     let r = h
         .call("billingconsole", &format!("{CT}.LookupEvents"), json!({}))
         .await;
