@@ -147,6 +147,42 @@ def test_boto3_reads_what_validate_logs_reads(server):
     assert e.value.response["Error"]["Code"] == "NoSuchBucket"
 
 
+def test_unconfigured_features_answer_as_s3_does(server):
+    """Bucket and object subresources that delivery never configures, through boto3's own
+    parsers: the owner's ACL, empty versioning and tags, each object its only `null` version,
+    and S3's error codes for a missing policy, CORS or lifecycle."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="trail-bucket")
+    place(server, "trail-bucket", LOG_KEY, b"log")
+    owner = s3.list_buckets()["Owner"]["ID"]
+
+    acl = s3.get_bucket_acl(Bucket="trail-bucket")
+    assert acl["Owner"]["ID"] == owner
+    assert [(g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]] == [(owner, "FULL_CONTROL")]
+    assert "Status" not in s3.get_bucket_versioning(Bucket="trail-bucket")
+    assert s3.get_object_tagging(Bucket="trail-bucket", Key=LOG_KEY)["TagSet"] == []
+    assert s3.get_object_acl(Bucket="trail-bucket", Key=LOG_KEY)["Grants"][0]["Permission"] == "FULL_CONTROL"
+    versions = s3.list_object_versions(Bucket="trail-bucket")["Versions"]
+    assert [(v["Key"], v["VersionId"], v["IsLatest"], v["Size"]) for v in versions] == [(LOG_KEY, "null", True, 3)]
+    attrs = s3.get_object_attributes(Bucket="trail-bucket", Key=LOG_KEY, ObjectAttributes=["ETag", "ObjectSize"])
+    assert (attrs["ETag"], attrs["ObjectSize"]) == (hashlib.md5(b"log").hexdigest(), 3)
+
+    for call, code in [
+        (lambda: s3.get_bucket_policy(Bucket="trail-bucket"), "NoSuchBucketPolicy"),
+        (lambda: s3.get_bucket_cors(Bucket="trail-bucket"), "NoSuchCORSConfiguration"),
+        (lambda: s3.get_bucket_lifecycle_configuration(Bucket="trail-bucket"), "NoSuchLifecycleConfiguration"),
+        (lambda: s3.get_bucket_tagging(Bucket="trail-bucket"), "NoSuchTagSet"),
+        (lambda: s3.get_bucket_acl(Bucket="no-such-bucket"), "NoSuchBucket"),
+        (lambda: s3.get_object_tagging(Bucket="trail-bucket", Key="missing"), "NoSuchKey"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == code
+
+    out = ok(server.aws("s3api", "get-bucket-acl", "--bucket", "trail-bucket"))
+    assert "FULL_CONTROL" in out
+
+
 def test_only_delivery_writes(server, tmp_path):
     ok(server.aws("s3", "mb", "s3://trail-bucket"))
     src = tmp_path / "upload.txt"

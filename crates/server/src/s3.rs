@@ -74,8 +74,9 @@ enum Op {
     HeadObject,
     /// A write: only delivery writes objects. Named as S3 names it, for metrics.
     Refused(&'static str),
-    /// A subresource billtrail does not serve (`?acl`, `?versioning`, ...).
-    Unsupported(&'static str),
+    /// A read of a bucket or object subresource (`?acl`, `?versioning`, ...): a feature that is
+    /// never configured on billtrail's buckets, answered as S3 answers for such a bucket.
+    Subresource(&'static Sub),
     /// A method the resource has no operation for.
     MethodNotAllowed,
 }
@@ -91,7 +92,8 @@ impl Op {
             Op::CreateBucket => "CreateBucket",
             Op::GetObject => "GetObject",
             Op::HeadObject => "HeadObject",
-            Op::Refused(name) | Op::Unsupported(name) => name,
+            Op::Refused(name) => name,
+            Op::Subresource(sub) => sub.op,
             Op::MethodNotAllowed => "",
         }
     }
@@ -104,50 +106,240 @@ impl Op {
             Op::GetBucketLocation => Some("s3:GetBucketLocation"),
             Op::CreateBucket => Some("s3:CreateBucket"),
             Op::GetObject | Op::HeadObject => Some("s3:GetObject"),
-            Op::Refused(_) | Op::Unsupported(_) | Op::MethodNotAllowed => None,
+            Op::Subresource(sub) => Some(sub.action),
+            Op::Refused(_) | Op::MethodNotAllowed => None,
         }
     }
 }
 
-/// Subresources of a bucket that S3 has and billtrail does not serve.
-const BUCKET_SUBRESOURCES: &[(&str, &str)] = &[
-    ("accelerate", "GetBucketAccelerateConfiguration"),
-    ("acl", "GetBucketAcl"),
-    ("analytics", "GetBucketAnalyticsConfiguration"),
-    ("cors", "GetBucketCors"),
-    ("encryption", "GetBucketEncryption"),
-    (
+/// A subresource S3 reads: its query name, the operation and the IAM action, and what a bucket
+/// (or object) where the feature was never configured answers. Delivery configures none of
+/// them, and the S3 API here is read-only, so that is every bucket's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Sub {
+    query: &'static str,
+    op: &'static str,
+    action: &'static str,
+    answer: Unset,
+}
+
+/// What S3 answers for a feature never configured.
+#[derive(Debug, PartialEq, Eq)]
+enum Unset {
+    /// This error: status, code and message (mostly 404 "no such configuration").
+    Missing(u16, &'static str, &'static str),
+    /// An empty document with this root.
+    Empty(&'static str),
+    /// The owner has full control, nobody else any grant (`GetBucketAcl`, `GetObjectAcl`).
+    OwnerAcl,
+    /// `<Tagging><TagSet/></Tagging>`, for an object (buckets without tags answer 404).
+    NoTags,
+    /// `BucketOwner` pays.
+    OwnerPays,
+    /// A `List...Configurations` answer with no entry; with an `id`, `NoSuchConfiguration`.
+    NoConfigurations(&'static str),
+    /// No multipart upload in progress.
+    NoUploads,
+    /// Versioning never enabled: every object is its only version, `null`.
+    NullVersions,
+    /// What `GetObjectAttributes` is asked for, from the object's facts.
+    Attributes,
+}
+
+const fn sub(query: &'static str, op: &'static str, action: &'static str, answer: Unset) -> Sub {
+    Sub {
+        query,
+        op,
+        action,
+        answer,
+    }
+}
+
+/// Subresources of a bucket.
+const BUCKET_SUBRESOURCES: &[Sub] = &[
+    sub(
+        "accelerate",
+        "GetBucketAccelerateConfiguration",
+        "s3:GetAccelerateConfiguration",
+        Unset::Empty("AccelerateConfiguration"),
+    ),
+    sub("acl", "GetBucketAcl", "s3:GetBucketAcl", Unset::OwnerAcl),
+    sub(
+        "analytics",
+        "GetBucketAnalyticsConfiguration",
+        "s3:GetAnalyticsConfiguration",
+        Unset::NoConfigurations("ListBucketAnalyticsConfigurationResult"),
+    ),
+    sub(
+        "cors",
+        "GetBucketCors",
+        "s3:GetBucketCORS",
+        Unset::Missing(
+            404,
+            "NoSuchCORSConfiguration",
+            "The CORS configuration does not exist",
+        ),
+    ),
+    sub(
+        "encryption",
+        "GetBucketEncryption",
+        "s3:GetEncryptionConfiguration",
+        Unset::Missing(
+            404,
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "The server side encryption configuration was not found",
+        ),
+    ),
+    sub(
         "intelligent-tiering",
         "GetBucketIntelligentTieringConfiguration",
+        "s3:GetIntelligentTieringConfiguration",
+        Unset::NoConfigurations("ListBucketIntelligentTieringConfigurationsOutput"),
     ),
-    ("inventory", "GetBucketInventoryConfiguration"),
-    ("lifecycle", "GetBucketLifecycleConfiguration"),
-    ("logging", "GetBucketLogging"),
-    ("metrics", "GetBucketMetricsConfiguration"),
-    ("notification", "GetBucketNotificationConfiguration"),
-    ("object-lock", "GetObjectLockConfiguration"),
-    ("ownershipControls", "GetBucketOwnershipControls"),
-    ("policy", "GetBucketPolicy"),
-    ("policyStatus", "GetBucketPolicyStatus"),
-    ("publicAccessBlock", "GetPublicAccessBlock"),
-    ("replication", "GetBucketReplication"),
-    ("requestPayment", "GetBucketRequestPayment"),
-    ("tagging", "GetBucketTagging"),
-    ("uploads", "ListMultipartUploads"),
-    ("versioning", "GetBucketVersioning"),
-    ("versions", "ListObjectVersions"),
-    ("website", "GetBucketWebsite"),
+    sub(
+        "inventory",
+        "GetBucketInventoryConfiguration",
+        "s3:GetInventoryConfiguration",
+        Unset::NoConfigurations("ListInventoryConfigurationsResult"),
+    ),
+    sub(
+        "lifecycle",
+        "GetBucketLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration",
+        Unset::Missing(
+            404,
+            "NoSuchLifecycleConfiguration",
+            "The lifecycle configuration does not exist",
+        ),
+    ),
+    sub(
+        "logging",
+        "GetBucketLogging",
+        "s3:GetBucketLogging",
+        Unset::Empty("BucketLoggingStatus"),
+    ),
+    sub(
+        "metrics",
+        "GetBucketMetricsConfiguration",
+        "s3:GetMetricsConfiguration",
+        Unset::NoConfigurations("ListMetricsConfigurationsResult"),
+    ),
+    sub(
+        "notification",
+        "GetBucketNotificationConfiguration",
+        "s3:GetBucketNotification",
+        Unset::Empty("NotificationConfiguration"),
+    ),
+    sub(
+        "object-lock",
+        "GetObjectLockConfiguration",
+        "s3:GetBucketObjectLockConfiguration",
+        Unset::Missing(
+            404,
+            "ObjectLockConfigurationNotFoundError",
+            "Object Lock configuration does not exist for this bucket",
+        ),
+    ),
+    sub(
+        "ownershipControls",
+        "GetBucketOwnershipControls",
+        "s3:GetBucketOwnershipControls",
+        Unset::Missing(
+            404,
+            "OwnershipControlsNotFoundError",
+            "The bucket ownership controls were not found",
+        ),
+    ),
+    sub(
+        "policy",
+        "GetBucketPolicy",
+        "s3:GetBucketPolicy",
+        Unset::Missing(
+            404,
+            "NoSuchBucketPolicy",
+            "The bucket policy does not exist",
+        ),
+    ),
+    sub(
+        "policyStatus",
+        "GetBucketPolicyStatus",
+        "s3:GetBucketPolicyStatus",
+        Unset::Missing(
+            404,
+            "NoSuchBucketPolicy",
+            "The bucket policy does not exist",
+        ),
+    ),
+    sub(
+        "publicAccessBlock",
+        "GetPublicAccessBlock",
+        "s3:GetBucketPublicAccessBlock",
+        Unset::Missing(
+            404,
+            "NoSuchPublicAccessBlockConfiguration",
+            "The public access block configuration was not found",
+        ),
+    ),
+    sub(
+        "replication",
+        "GetBucketReplication",
+        "s3:GetReplicationConfiguration",
+        Unset::Missing(
+            404,
+            "ReplicationConfigurationNotFoundError",
+            "The replication configuration was not found",
+        ),
+    ),
+    sub(
+        "requestPayment",
+        "GetBucketRequestPayment",
+        "s3:GetBucketRequestPayment",
+        Unset::OwnerPays,
+    ),
+    sub(
+        "tagging",
+        "GetBucketTagging",
+        "s3:GetBucketTagging",
+        Unset::Missing(404, "NoSuchTagSet", "The TagSet does not exist"),
+    ),
+    sub(
+        "uploads",
+        "ListMultipartUploads",
+        "s3:ListBucketMultipartUploads",
+        Unset::NoUploads,
+    ),
+    sub(
+        "versioning",
+        "GetBucketVersioning",
+        "s3:GetBucketVersioning",
+        Unset::Empty("VersioningConfiguration"),
+    ),
+    sub(
+        "versions",
+        "ListObjectVersions",
+        "s3:ListBucketVersions",
+        Unset::NullVersions,
+    ),
+    sub(
+        "website",
+        "GetBucketWebsite",
+        "s3:GetBucketWebsite",
+        Unset::Missing(
+            404,
+            "NoSuchWebsiteConfiguration",
+            "The specified bucket does not have a website configuration",
+        ),
+    ),
 ];
 
-/// Subresources of an object that S3 has and billtrail does not serve.
-const OBJECT_SUBRESOURCES: &[(&str, &str)] = &[
-    ("acl", "GetObjectAcl"),
-    ("attributes", "GetObjectAttributes"),
-    ("legal-hold", "GetObjectLegalHold"),
-    ("retention", "GetObjectRetention"),
-    ("tagging", "GetObjectTagging"),
-    ("torrent", "GetObjectTorrent"),
-    ("uploadId", "ListParts"),
+/// Subresources of an object.
+const OBJECT_SUBRESOURCES: &[Sub] = &[
+    sub("acl", "GetObjectAcl", "s3:GetObjectAcl", Unset::OwnerAcl),
+    sub("attributes", "GetObjectAttributes", "s3:GetObjectAttributes", Unset::Attributes),
+    sub("legal-hold", "GetObjectLegalHold", "s3:GetObjectLegalHold", Unset::Missing(400, "InvalidRequest", "Bucket is missing Object Lock Configuration")),
+    sub("retention", "GetObjectRetention", "s3:GetObjectRetention", Unset::Missing(400, "InvalidRequest", "Bucket is missing Object Lock Configuration")),
+    sub("tagging", "GetObjectTagging", "s3:GetObjectTagging", Unset::NoTags),
+    sub("uploadId", "ListParts", "s3:ListMultipartUploadParts", Unset::Missing(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")),
 ];
 
 /// A request's parsed target.
@@ -209,12 +401,7 @@ fn parse_target(path: &str, query: &str) -> Option<Target> {
 }
 
 fn route(method: &Method, t: &Target) -> Op {
-    let sub = |table: &[(&str, &'static str)]| {
-        table
-            .iter()
-            .find(|(name, _)| t.has(name))
-            .map(|(_, op)| *op)
-    };
+    let sub = |table: &'static [Sub]| table.iter().find(|s| t.has(s.query));
     match (&t.bucket, &t.key) {
         (None, _) => match *method {
             Method::GET => Op::ListBuckets,
@@ -223,7 +410,7 @@ fn route(method: &Method, t: &Target) -> Op {
         (Some(_), None) => match *method {
             Method::GET if t.has("location") => Op::GetBucketLocation,
             Method::GET => match sub(BUCKET_SUBRESOURCES) {
-                Some(op) => Op::Unsupported(op),
+                Some(sub) => Op::Subresource(sub),
                 None if t.param("list-type") == Some("2") => Op::ListObjectsV2,
                 None => Op::ListObjects,
             },
@@ -238,7 +425,7 @@ fn route(method: &Method, t: &Target) -> Op {
         },
         (Some(_), Some(_)) => match *method {
             Method::GET => match sub(OBJECT_SUBRESOURCES) {
-                Some(op) => Op::Unsupported(op),
+                Some(sub) => Op::Subresource(sub),
                 None => Op::GetObject,
             },
             Method::HEAD => Op::HeadObject,
@@ -623,14 +810,6 @@ async fn serve(
         .await
         .map_err(|_| S3Error::new("MaxMessageLengthExceeded", 400, "Your request was too big."))?;
     let principal = authenticate(state, parts, &body)?;
-    if let Op::Unsupported(_) = op {
-        // S3's own error code for a subresource it does not serve.
-        return Err(S3Error::new(
-            "NotImplemented",
-            501,
-            "A header or query you provided implies functionality that is not implemented.",
-        ));
-    }
     authorize(state, &principal, op, t)?;
     let bucket = t.bucket.as_deref().unwrap_or_default();
     let objects: &dyn ObjectStore = state.objects.as_ref();
@@ -658,7 +837,8 @@ async fn serve(
             let key = t.key.as_deref().unwrap_or_default();
             get_object(objects, bucket, key, &parts.headers, op == Op::HeadObject).await
         }
-        Op::Refused(_) | Op::Unsupported(_) | Op::MethodNotAllowed => Err(S3Error::internal()),
+        Op::Subresource(sub) => unset(state, objects, bucket, t, &parts.headers, sub).await,
+        Op::Refused(_) | Op::MethodNotAllowed => Err(S3Error::internal()),
     }
 }
 
@@ -716,6 +896,161 @@ fn authorize(state: &AppState, p: &Principal, op: Op, t: &Target) -> Result<(), 
         "User: {} is not authorized to perform: {action} on resource: \"{resource}\" {why}",
         p.arn()
     )))
+}
+
+/// Answers a subresource read (see [`Sub`]) for a bucket or object that exists.
+async fn unset(
+    state: &AppState,
+    objects: &dyn ObjectStore,
+    bucket: &str,
+    t: &Target,
+    headers: &HeaderMap,
+    sub: &Sub,
+) -> Result<Reply, S3Error> {
+    let meta = match t.key.as_deref() {
+        Some(key) => Some(
+            objects
+                .head(bucket, key)
+                .await
+                .map_err(|e| S3Error::from_store(e, bucket, Some(key)))?,
+        ),
+        None => {
+            require_bucket(objects, bucket).await?;
+            None
+        }
+    };
+    let owner = canonical_id(&state.management_account_id);
+    let doc = match sub.answer {
+        Unset::Missing(status, code, message) => return Err(S3Error::new(code, status, message)),
+        Unset::NoConfigurations(_) if t.has("id") => {
+            return Err(S3Error::new(
+                "NoSuchConfiguration",
+                404,
+                "The specified configuration does not exist.",
+            ))
+        }
+        Unset::Empty(root) => Xml::new(root).finish(root),
+        Unset::OwnerAcl => {
+            let mut x = Xml::new("AccessControlPolicy");
+            x.open("Owner").elem("ID", &owner).close("Owner");
+            x.open("AccessControlList").open("Grant");
+            x.0.push_str(
+                "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">",
+            );
+            x.elem("ID", &owner).close("Grantee");
+            x.elem("Permission", "FULL_CONTROL")
+                .close("Grant")
+                .close("AccessControlList");
+            x.finish("AccessControlPolicy")
+        }
+        Unset::NoTags => {
+            let mut x = Xml::new("Tagging");
+            x.open("TagSet").close("TagSet");
+            x.finish("Tagging")
+        }
+        Unset::OwnerPays => {
+            let mut x = Xml::new("RequestPaymentConfiguration");
+            x.elem("Payer", "BucketOwner");
+            x.finish("RequestPaymentConfiguration")
+        }
+        Unset::NoConfigurations(root) => {
+            let mut x = Xml::new(root);
+            x.elem("IsTruncated", "false");
+            x.finish(root)
+        }
+        Unset::NoUploads => {
+            let mut x = Xml::new("ListMultipartUploadsResult");
+            x.elem("Bucket", bucket)
+                .elem("KeyMarker", "")
+                .elem("UploadIdMarker", "")
+                .elem("MaxUploads", "1000")
+                .elem("IsTruncated", "false");
+            x.finish("ListMultipartUploadsResult")
+        }
+        Unset::NullVersions => null_versions(objects, bucket, t, &owner).await?,
+        Unset::Attributes => {
+            let meta = meta.ok_or_else(S3Error::internal)?;
+            let wanted = headers
+                .get("x-amz-object-attributes")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let asked = |name: &str| wanted.split(',').any(|w| w.trim() == name);
+            let mut x = Xml::new("GetObjectAttributesResponse");
+            if asked("etag") {
+                x.elem("ETag", meta.etag.trim_matches('"'));
+            }
+            if asked("storageclass") {
+                x.elem("StorageClass", "STANDARD");
+            }
+            if asked("objectsize") {
+                x.elem("ObjectSize", &meta.size.to_string());
+            }
+            x.finish("GetObjectAttributesResponse")
+        }
+    };
+    Ok(Reply::xml(doc))
+}
+
+/// `ListObjectVersions` on a bucket where versioning was never enabled: each object is its
+/// only version, `null` (prefix, key-marker and max-keys as for listings).
+async fn null_versions(
+    objects: &dyn ObjectStore,
+    bucket: &str,
+    t: &Target,
+    owner: &str,
+) -> Result<Vec<u8>, S3Error> {
+    let prefix = t.param("prefix").unwrap_or_default();
+    let marker = t.param("key-marker").filter(|m| !m.is_empty());
+    let max_keys = parse_max_keys(t)?;
+    let listing = if max_keys == 0 {
+        require_bucket(objects, bucket).await?;
+        Listing::default()
+    } else {
+        objects
+            .list(
+                bucket,
+                &ListRequest {
+                    prefix,
+                    delimiter: None,
+                    start_after: marker,
+                    max_keys,
+                },
+            )
+            .await
+            .map_err(|e| S3Error::from_store(e, bucket, None))?
+    };
+    let mut x = Xml::new("ListVersionsResult");
+    x.elem("Name", bucket)
+        .elem("Prefix", prefix)
+        .elem("KeyMarker", marker.unwrap_or_default())
+        .elem("VersionIdMarker", "")
+        .elem("MaxKeys", &max_keys.to_string())
+        .elem(
+            "IsTruncated",
+            if listing.truncated { "true" } else { "false" },
+        );
+    if listing.truncated {
+        if let Some(last) = listing.last_entry() {
+            x.elem("NextKeyMarker", last)
+                .elem("NextVersionIdMarker", "null");
+        }
+    }
+    for o in &listing.objects {
+        x.open("Version")
+            .elem("Key", &o.key)
+            .elem("VersionId", "null")
+            .elem("IsLatest", "true")
+            .elem("LastModified", &iso_time(o.last_modified))
+            .elem("ETag", &o.etag)
+            .elem("Size", &o.size.to_string())
+            .elem("StorageClass", "STANDARD")
+            .open("Owner")
+            .elem("ID", owner)
+            .close("Owner")
+            .close("Version");
+    }
+    Ok(x.finish("ListVersionsResult"))
 }
 
 async fn require_bucket(objects: &dyn ObjectStore, bucket: &str) -> Result<(), S3Error> {
@@ -1094,8 +1429,9 @@ mod tests {
         );
         assert_eq!(
             route(&get, &target("/b", "acl")),
-            Op::Unsupported("GetBucketAcl")
+            Op::Subresource(&BUCKET_SUBRESOURCES[1])
         );
+        assert_eq!(route(&get, &target("/b", "acl")).name(), "GetBucketAcl");
         assert_eq!(route(&Method::HEAD, &target("/b", "")), Op::HeadBucket);
         assert_eq!(route(&Method::PUT, &target("/b", "")), Op::CreateBucket);
         assert_eq!(route(&get, &target("/b/a/k", "")), Op::GetObject);

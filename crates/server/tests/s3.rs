@@ -567,11 +567,23 @@ async fn refusals_are_spelled_as_s3_spells_them() {
         &b"x"[..],
         "the object is untouched"
     );
-    // Subresources billtrail does not serve.
+    // Subresources delivery never configures: answered as S3 does for such a bucket.
     let r = h.s3("GET", "/trail-bucket?acl").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("<Permission>FULL_CONTROL</Permission>"),
+        "{:?}",
+        r.body
+    );
+    let r = h.s3("GET", "/trail-bucket?policy").await;
     assert_eq!(
         (r.status, r.code().as_deref()),
-        (501, Some("NotImplemented"))
+        (404, Some("NoSuchBucketPolicy"))
+    );
+    let r = h.s3("GET", "/trail-bucket/k?legal-hold").await;
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (400, Some("InvalidRequest"))
     );
     // The JSON API and health still answer at their paths.
     let r = h.finish(h.http.get(format!("{}/health", h.base()))).await;
