@@ -127,17 +127,9 @@ impl AuthnError {
     }
 }
 
-/// Authenticates a request; returns who signed it and what the signature claims (service and
-/// region of the scope).
-pub fn authenticate(
-    env: &Env,
-    keys: &KeyCache,
-    parts: &RequestParts<'_>,
-) -> Result<(Principal, Claim), ApiError> {
-    authenticate_detailed(env, keys, parts).map_err(|e| e.to_api_error())
-}
-
-/// [`authenticate`], with the reason for a failure left for the caller's protocol to spell.
+/// Authenticates a request: who signed it and what the signature claims (service and region of
+/// the scope), or why not, for the caller's protocol to spell ([`AuthnError::to_api_error`] for
+/// the JSON protocols).
 pub fn authenticate_detailed(
     env: &Env,
     keys: &KeyCache,
