@@ -148,7 +148,10 @@ pub fn capture(c: Capture<'_>) -> NewEvent {
             let response = if call.read_only {
                 None
             } else {
-                response.map(|r| scrub(&r))
+                response.map(|mut r| {
+                    scrub_in_place(&mut r);
+                    r
+                })
             };
             (None, None, response.unwrap_or(Value::Null))
         }
@@ -165,7 +168,12 @@ pub fn capture(c: Capture<'_>) -> NewEvent {
         user_agent: origin.user_agent.as_deref().map(cut),
         error_code,
         error_message,
-        request_parameters: request_parameters.map(|p| scrub(&p)).unwrap_or(Value::Null),
+        request_parameters: request_parameters
+            .map(|mut p| {
+                scrub_in_place(&mut p);
+                p
+            })
+            .unwrap_or(Value::Null),
         response_elements,
         request_id: (!call.request_id.is_empty()).then(|| call.request_id.to_string()),
         event_id: event_id.clone(),
@@ -247,27 +255,30 @@ const SECRET_NAMES: &[&str] = &[
 ];
 
 fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_NAMES.contains(&lower.as_str())
+    SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
 /// Replaces the values of secret-named members (at any depth) with [`HIDDEN`].
 pub fn scrub(v: &Value) -> Value {
+    let mut copy = v.clone();
+    scrub_in_place(&mut copy);
+    copy
+}
+
+/// [`scrub`] without the copy.
+pub fn scrub_in_place(v: &mut Value) {
     match v {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if is_secret_name(k) && !v.is_null() {
-                        Value::String(HIDDEN.into())
-                    } else {
-                        scrub(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(scrub).collect()),
-        other => other.clone(),
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_name(k) && !v.is_null() {
+                    *v = Value::String(HIDDEN.into());
+                } else {
+                    scrub_in_place(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub_in_place),
+        _ => {}
     }
 }
 

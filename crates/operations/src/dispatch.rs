@@ -48,21 +48,25 @@ struct Audit {
 impl Audit {
     /// The call's record, and when the call reached into another account, that account's copy.
     fn events(
-        &self,
+        mut self,
         outcome: &Result<Value, ApiError>,
         resources: Vec<Resource>,
         other: Option<String>,
     ) -> Vec<NewEvent> {
-        let shared = other.as_ref().map(|_| uuid::Uuid::new_v4().to_string());
-        let mut out = vec![self.event(outcome, resources.clone(), shared.clone(), None)];
-        if let Some(account) = other {
-            out.push(self.event(outcome, resources, shared, Some(account)));
-        }
-        out
+        let Some(account) = other else {
+            return vec![self.event(outcome, resources, None, None)];
+        };
+        let shared = Some(uuid::Uuid::new_v4().to_string());
+        let params = self.params.clone();
+        let first = self.event(outcome, resources.clone(), shared.clone(), None);
+        self.params = params;
+        vec![first, self.event(outcome, resources, shared, Some(account))]
     }
 
+    /// The record of the call (its `requestParameters` are taken: one record per `Audit`, except
+    /// through [`Audit::events`]).
     fn event(
-        &self,
+        &mut self,
         outcome: &Result<Value, ApiError>,
         resources: Vec<Resource>,
         shared_event_id: Option<String>,
@@ -89,7 +93,11 @@ impl Audit {
                 // Secrets in the answer (new secret keys, session credentials) never reach it.
                 response: Some(v)
                     .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
-                    .map(|v| service.response_elements(&model.redact(self.op.name, true, v))),
+                    .map(|v| {
+                        let mut v = v.clone();
+                        model.redact_in_place(self.op.name, true, &mut v);
+                        service.response_elements(v)
+                    }),
             },
             (Err(_), Some(e)) | (Err(e), None) => Outcome::Failure {
                 code: &e.code,
@@ -100,7 +108,7 @@ impl Audit {
             &self.principal,
             &self.origin,
             call,
-            self.params.clone(),
+            self.params.take(),
             outcome,
         );
         c.resources = resources;
@@ -136,8 +144,8 @@ pub async fn dispatch(
     let (params, checked) = match req.input {
         Err(e) => (None, Err(e)),
         Ok(input) => {
-            let params = req.service.request_parameters(op.name, &input);
-            let params = model.redact(op.name, false, &params);
+            let mut params = req.service.request_parameters(op.name, &input);
+            model.redact_in_place(op.name, false, &mut params);
             let checked = model.validate_input(op.name, &input).map(|()| input);
             (Some(params), checked)
         }
@@ -159,7 +167,7 @@ pub async fn dispatch(
     match checked {
         Err(e) => {
             let outcome = Err(e);
-            let event = audit.event(&outcome, Vec::new(), None, None);
+            let event = { audit }.event(&outcome, Vec::new(), None, None);
             env.store
                 .transact(move |txn| txn.append(&event))
                 .await
@@ -233,7 +241,7 @@ async fn run_write(
         Ok(b) => b,
         Err(e) => {
             let outcome = Err(e);
-            let event = audit.event(&outcome, Vec::new(), None, None);
+            let event = { audit }.event(&outcome, Vec::new(), None, None);
             env.store
                 .transact(move |txn| txn.append(&event))
                 .await

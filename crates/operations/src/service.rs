@@ -116,10 +116,10 @@ impl Service {
 
     /// `responseElements` for a successful write, from its (redacted) output: the billing
     /// consoles record their answer as is, AWS services with lower-camel-case names.
-    pub(crate) fn response_elements(self, output: &Value) -> Value {
+    pub(crate) fn response_elements(self, output: Value) -> Value {
         match self {
-            Service::BillingConsole => output.clone(),
-            _ => lower_camel_keys(output),
+            Service::BillingConsole => output,
+            _ => lower_camel_keys(&output),
         }
     }
 

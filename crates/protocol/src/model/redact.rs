@@ -21,9 +21,15 @@ impl ServiceModel {
     ///   works on a request and on CloudTrail-style `requestParameters`.
     /// * An unknown operation, or one without that input/output, returns a copy.
     pub fn redact(&self, operation: &str, output: bool, value: &Value) -> Value {
-        match self.io_shape(operation, output) {
-            Some(shape) => self.redact_shape(shape, value, 0),
-            None => value.clone(),
+        let mut copy = value.clone();
+        self.redact_in_place(operation, output, &mut copy);
+        copy
+    }
+
+    /// [`ServiceModel::redact`] without the copy: `value` itself is changed.
+    pub fn redact_in_place(&self, operation: &str, output: bool, value: &mut Value) {
+        if let Some(shape) = self.io_shape(operation, output) {
+            self.redact_shape_in_place(shape, value, 0);
         }
     }
 
@@ -48,46 +54,49 @@ impl ServiceModel {
     }
 
     pub(super) fn redact_shape(&self, shape: ShapeId, value: &Value, depth: usize) -> Value {
+        let mut copy = value.clone();
+        self.redact_shape_in_place(shape, &mut copy, depth);
+        copy
+    }
+
+    fn redact_shape_in_place(&self, shape: ShapeId, value: &mut Value, depth: usize) {
         if value.is_null() {
-            return Value::Null;
+            return;
         }
         let Some(s) = self.shape(shape) else {
-            return value.clone();
+            return;
         };
         if s.sensitive || depth > MAX_REDACT_DEPTH {
-            return Value::String(HIDDEN.to_owned());
+            *value = Value::String(HIDDEN.to_owned());
+            return;
         }
         match (&s.kind, value) {
-            (Kind::Structure { members }, Value::Object(map)) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        let v = match find_member(members, k) {
-                            Some(m) => self.redact_shape(m.shape, v, depth + 1),
-                            None => v.clone(),
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            (Kind::List { member, .. }, Value::Array(items)) => Value::Array(
-                items
-                    .iter()
-                    .map(|item| self.redact_shape(*member, item, depth + 1))
-                    .collect(),
-            ),
-            (Kind::Map { key, value: vs, .. }, Value::Object(map)) => {
-                if self.shape(*key).is_some_and(|k| k.sensitive) {
-                    return Value::String(HIDDEN.to_owned());
+            (Kind::Structure { members }, Value::Object(map)) => {
+                for (k, v) in map.iter_mut() {
+                    if let Some(m) = find_member(members, k) {
+                        self.redact_shape_in_place(m.shape, v, depth + 1);
+                    }
                 }
-                Value::Object(
-                    map.iter()
-                        .map(|(k, v)| (k.clone(), self.redact_shape(*vs, v, depth + 1)))
-                        .collect(),
-                )
+            }
+            (Kind::List { member, .. }, Value::Array(items)) => {
+                for item in items {
+                    self.redact_shape_in_place(*member, item, depth + 1);
+                }
+            }
+            (Kind::Map { key, value: vs, .. }, value @ Value::Object(_)) => {
+                if self.shape(*key).is_some_and(|k| k.sensitive) {
+                    *value = Value::String(HIDDEN.to_owned());
+                    return;
+                }
+                if let Value::Object(map) = value {
+                    for v in map.values_mut() {
+                        self.redact_shape_in_place(*vs, v, depth + 1);
+                    }
+                }
             }
             // A container shape given a value of another JSON type, or a scalar: nothing in
             // it can be matched to a sensitive member.
-            _ => value.clone(),
+            _ => {}
         }
     }
 
