@@ -223,50 +223,44 @@ fn check(s: &mut Section, what: &str, st: &PhaseStats) {
     }
 }
 
-/// The bare axum server under the closed loop: what the phase saw, and server CPU per call.
-async fn bare_phase(
-    conns: usize,
-    warmup: Duration,
-    window: Duration,
-    memo: bool,
-) -> Result<(PhaseStats, f64), Error> {
-    eprintln!(
-        "api: bare axum handler, closed loop for {} s",
-        window.as_secs()
-    );
-    let (mut bare, endpoint) = server::start_bare()?;
-    let creds = Arc::new(Credentials {
-        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-        secret: SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-    });
-    let cpu0 = bare.cpu()?;
-    let st = closed_loop(&endpoint, &creds, conns, warmup, window, memo).await?;
-    let cpu = cpu_per_call(cpu0, bare.cpu()?, st.ok_total);
-    bare.kill9()?;
-    Ok((st, cpu))
-}
-
 /// Server CPU per call over a phase, in microseconds.
 fn cpu_per_call(before: Duration, after: Duration, calls: u64) -> f64 {
     after.saturating_sub(before).as_secs_f64() * 1e6 / calls.max(1) as f64
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// One round of the throughput comparison.
+struct Round {
+    bare: f64,
+    bare_cpu: f64,
+    audited: f64,
+    audited_cpu: f64,
+    generator_cpu: f64,
 }
 
 pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Result<Section, Error> {
     let secs = args.duration.unwrap_or(if common.quick { 2 } else { 10 });
     let window = Duration::from_secs(secs.max(1));
     let warmup = Duration::from_millis(if common.quick { 500 } else { 1000 });
+    let rounds = args
+        .rounds
+        .unwrap_or(if common.quick { 1 } else { 3 })
+        .max(1);
     let conns = args.connections.max(1);
     let memo = !args.sign_every_request;
     let mut s = Section::new(&format!(
-        "api: signed SetContactAddress, {conns} connections, {secs} s phases"
+        "api: signed SetContactAddress, {conns} connections, {rounds} rounds of {secs} s phases"
     ));
-
-    // The bare axum handler, same generator, same signing, same body: once before billtrail's
-    // closed loop and once after, averaged, since on a shared 2-core machine one run of it
-    // varies by ±10 %.
-    let (st, bare_cpu) = bare_phase(conns, warmup, window, memo).await?;
-    check(&mut s, "bare axum", &st);
-    let bare_before = st.rate();
 
     let tmp = tempfile::Builder::new()
         .prefix("billtrail-bench-api-")
@@ -276,19 +270,64 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     eprintln!("api: starting {} on {}", bin.display(), data.display());
     let mut srv = server::start_billtrail(bin, &data).await?;
     let pid = srv.proc.pid();
+    let (mut bare, bare_endpoint) = server::start_bare()?;
+    let bare_creds = Arc::new(Credentials {
+        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        secret: SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    });
 
-    eprintln!("api: billtrail, closed loop for {secs} s");
-    let (cpu0, own0) = (srv.proc.cpu()?, server::own_cpu()?);
+    // The bare axum handler (same generator, signing and body) and billtrail take turns, round
+    // after round, and each round's ratio compares two phases next to each other in time: on a
+    // shared 2-core machine one phase of either varies by about 10 % from the next, and this
+    // pairs them instead of comparing runs minutes apart. Each phase's warm-up also lets the
+    // other server's background work (WAL checkpoints) finish before it is measured.
+    let mut results = Vec::with_capacity(rounds);
+    let mut a = PhaseStats::new(window * rounds as u32);
     let writer0 = writer_counters(&srv.endpoint).await?;
-    let a = closed_loop(&srv.endpoint, &srv.creds, conns, warmup, window, memo).await?;
-    let (cpu1, own1) = (srv.proc.cpu()?, server::own_cpu()?);
+    for round in 1..=rounds {
+        eprintln!("api: round {round}/{rounds}: bare axum handler, closed loop for {secs} s");
+        let cpu0 = bare.cpu()?;
+        let st = closed_loop(&bare_endpoint, &bare_creds, conns, warmup, window, memo).await?;
+        let bare_cpu = cpu_per_call(cpu0, bare.cpu()?, st.ok_total);
+        check(&mut s, "bare axum", &st);
+        let bare_rate = st.rate();
+
+        eprintln!("api: round {round}/{rounds}: billtrail, closed loop for {secs} s");
+        let (cpu0, own0) = (srv.proc.cpu()?, server::own_cpu()?);
+        let st = closed_loop(&srv.endpoint, &srv.creds, conns, warmup, window, memo).await?;
+        let (cpu1, own1) = (srv.proc.cpu()?, server::own_cpu()?);
+        check(&mut s, "billtrail closed loop", &st);
+        results.push(Round {
+            bare: bare_rate,
+            bare_cpu,
+            audited: st.rate(),
+            audited_cpu: cpu_per_call(cpu0, cpu1, st.ok_total),
+            generator_cpu: cpu_per_call(own0, own1, st.ok_total),
+        });
+        a.merge(st)?;
+    }
     let writer1 = writer_counters(&srv.endpoint).await?;
-    check(&mut s, "billtrail closed loop", &a);
+    bare.kill9()?;
+    let of = |f: fn(&Round) -> f64| median(&results.iter().map(f).collect::<Vec<_>>());
+    let ratios: Vec<f64> = results
+        .iter()
+        .map(|r| 100.0 * r.audited / r.bare.max(1.0))
+        .collect();
+    s.notes.push(format!(
+        "rounds (bare axum, billtrail, ratio): {}; the figures are their medians",
+        results
+            .iter()
+            .zip(&ratios)
+            .map(|(r, q)| format!("{:.0}, {:.0}, {q:.1} %", r.bare, r.audited))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
 
     eprintln!(
         "api: billtrail, open loop at {} calls/s for {secs} s",
         args.rate
     );
+    let cpu1 = srv.proc.cpu()?;
     let (c, c_elapsed) =
         open_loop(&srv.endpoint, &srv.creds, conns, args.rate, window, memo).await?;
     let cpu2 = srv.proc.cpu()?;
@@ -307,38 +346,26 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
         ));
     }
 
-    let (st, bare_cpu_after) = bare_phase(conns, warmup, window, memo).await?;
-    check(&mut s, "bare axum (second run)", &st);
-    let bare_after = st.rate();
-    let bare_rate = (bare_before + bare_after) / 2.0;
-    let bare_cpu = (bare_cpu + bare_cpu_after) / 2.0;
-    s.notes.push(format!(
-        "bare axum: {bare_before:.0} calls/s before billtrail's phases, {bare_after:.0} after; \
-         the figure and the ratio use their mean"
-    ));
-
-    let audited = a.rate();
     s.push(
-        Figure::new("api.audited.calls_per_s", audited, "calls/s").floor(Floor::AtLeast(5000.0)),
+        Figure::new("api.audited.calls_per_s", of(|r| r.audited), "calls/s")
+            .floor(Floor::AtLeast(5000.0)),
     );
     s.push(Figure::new(
         "api.bare_axum.calls_per_s",
-        bare_rate,
+        of(|r| r.bare),
         "calls/s",
     ));
     s.push(Figure::new(
         "api.bare_axum.server_cpu_per_call",
-        bare_cpu,
+        of(|r| r.bare_cpu),
         "us/call",
     ));
-    s.push(
-        Figure::new(
-            "api.audited_vs_bare",
-            100.0 * audited / bare_rate.max(1.0),
-            "%",
-        )
-        .floor(Floor::AtLeast(25.0)),
-    );
+    s.push(Figure::new("api.audited_vs_bare", median(&ratios), "%").floor(Floor::AtLeast(25.0)));
+    s.push(Figure::new(
+        "api.audited_vs_bare.lowest_round",
+        ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        "%",
+    ));
     s.push(Figure::new(
         "api.audited.closed_loop.p50_ms",
         client::ms(&a.hist, 0.5),
@@ -351,7 +378,7 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     ));
     s.push(Figure::new(
         "api.audited.server_cpu_per_call",
-        cpu_per_call(cpu0, cpu1, a.ok_total),
+        of(|r| r.audited_cpu),
         "us/call",
     ));
     s.push(Figure::new(
@@ -361,7 +388,7 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     ));
     s.push(Figure::new(
         "api.audited.generator_cpu_per_call",
-        cpu_per_call(own0, own1, a.ok_total),
+        of(|r| r.generator_cpu),
         "us/call",
     ));
     let r = args.rate;

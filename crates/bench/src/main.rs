@@ -7,7 +7,9 @@
 //! verified by the server and answered only after its CloudTrail record is durable (SQLite WAL,
 //! `synchronous = FULL`, group commit). It reports: closed-loop maximum calls/s; the same
 //! generator, signing and body against a bare axum handler answering `{}` (a second mode of this
-//! binary, run as its own process behind the same accept loop), and the ratio of the two;
+//! binary, run as its own process behind the same accept loop), and the ratio of the two, the
+//! two servers taking turns for `--rounds` rounds (each figure is the median over the rounds, the
+//! ratio the median of each round's own ratio, and its lowest round is printed as well);
 //! open-loop latency at a fixed 5,000 calls/s, measured with HdrHistogram from each request's
 //! *scheduled* send time so that a stalled server cannot hide its queue (no coordinated
 //! omission); the server's peak RSS (`VmHWM`) and CPU time per call. It then `kill -9`s the
@@ -86,6 +88,10 @@ pub struct ApiArgs {
     /// Seconds of each measured phase (default 10; 2 with --quick).
     #[arg(long)]
     pub duration: Option<u64>,
+    /// Rounds of the throughput comparison: each runs the bare axum handler, then billtrail,
+    /// for `--duration` seconds each (default 3; 1 with --quick).
+    #[arg(long)]
+    pub rounds: Option<usize>,
     /// Calls per second of the open-loop latency phase.
     #[arg(long, default_value_t = 5000)]
     pub rate: u64,
