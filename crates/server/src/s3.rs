@@ -992,6 +992,23 @@ async fn unset(
     Ok(Reply::xml(doc))
 }
 
+/// One page of a listing. `max-keys=0` gets an empty page of an existing bucket, as from S3
+/// (the store would read 0 as its default page size).
+async fn list_page(
+    objects: &dyn ObjectStore,
+    bucket: &str,
+    req: &ListRequest<'_>,
+) -> Result<Listing, S3Error> {
+    if req.max_keys == 0 {
+        require_bucket(objects, bucket).await?;
+        return Ok(Listing::default());
+    }
+    objects
+        .list(bucket, req)
+        .await
+        .map_err(|e| S3Error::from_store(e, bucket, None))
+}
+
 /// `ListObjectVersions` on a bucket where versioning was never enabled: each object is its
 /// only version, `null` (prefix, key-marker and max-keys as for listings).
 async fn null_versions(
@@ -1003,23 +1020,17 @@ async fn null_versions(
     let prefix = t.param("prefix").unwrap_or_default();
     let marker = t.param("key-marker").filter(|m| !m.is_empty());
     let max_keys = parse_max_keys(t)?;
-    let listing = if max_keys == 0 {
-        require_bucket(objects, bucket).await?;
-        Listing::default()
-    } else {
-        objects
-            .list(
-                bucket,
-                &ListRequest {
-                    prefix,
-                    delimiter: None,
-                    start_after: marker,
-                    max_keys,
-                },
-            )
-            .await
-            .map_err(|e| S3Error::from_store(e, bucket, None))?
-    };
+    let listing = list_page(
+        objects,
+        bucket,
+        &ListRequest {
+            prefix,
+            delimiter: None,
+            start_after: marker,
+            max_keys,
+        },
+    )
+    .await?;
     let mut x = Xml::new("ListVersionsResult");
     x.elem("Name", bucket)
         .elem("Prefix", prefix)
@@ -1206,24 +1217,17 @@ async fn list_objects(
         t.param("marker").map(str::to_string)
     };
     let start_after = start_after.filter(|s| !s.is_empty());
-    let listing = if max_keys == 0 {
-        // S3 answers an empty page; the store would read 0 as its default page.
-        require_bucket(objects, bucket).await?;
-        Listing::default()
-    } else {
-        objects
-            .list(
-                bucket,
-                &ListRequest {
-                    prefix,
-                    delimiter,
-                    start_after: start_after.as_deref(),
-                    max_keys,
-                },
-            )
-            .await
-            .map_err(|e| S3Error::from_store(e, bucket, None))?
-    };
+    let listing = list_page(
+        objects,
+        bucket,
+        &ListRequest {
+            prefix,
+            delimiter,
+            start_after: start_after.as_deref(),
+            max_keys,
+        },
+    )
+    .await?;
     let owner = canonical_id(&state.management_account_id);
     let fetch_owner = !v2 || t.param("fetch-owner") == Some("true");
 
