@@ -196,6 +196,21 @@ fn run_form(case: &str, form: Form) {
         // The default rules for the claim's service give the same answer.
         sigv4::verify(&req, &claim, &secret, now)
             .unwrap_or_else(|e| panic!("{case} ({form:?}): default verify: {e}"));
+        // So does a server's memoized signing key, derived on the first call and reused on
+        // the second, and one memoized from another secret is not taken for this one's.
+        let keys = sigv4::SigningKeys::new(secret.clone());
+        for round in ["first", "second"] {
+            sigv4::verify_memoized(&req, &claim, &keys, now)
+                .unwrap_or_else(|e| panic!("{case} ({form:?}): memoized verify ({round}): {e}"));
+        }
+        let wrong =
+            sigv4::SigningKeys::new(SecretKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ"));
+        for round in ["first", "second"] {
+            assert!(
+                sigv4::verify_memoized(&req, &claim, &wrong, now).is_err(),
+                "{case} ({form:?}): memoized wrong secret ({round})"
+            );
+        }
     }
 
     // And the suite's signature is rejected under any other secret.

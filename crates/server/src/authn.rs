@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use billtrail_auth::credentials::{AccessKeyRecord, KeyStatus, ACCESS_KEY_KIND};
 use billtrail_auth::principal::{Principal, Session};
-use billtrail_auth::sigv4::{self, Claim, RequestParts, SigV4Error};
+use billtrail_auth::sigv4::{self, Claim, RequestParts, SigV4Error, SigningKeys};
 use billtrail_auth::SecretKey;
 use billtrail_protocol::ApiError;
 use billtrail_store::Key;
@@ -34,7 +34,7 @@ const KEY_CACHE_CAPACITY: usize = 10_000;
 struct OpenKey {
     generation: u64,
     record: AccessKeyRecord,
-    secret: SecretKey,
+    secret: SigningKeys,
     /// The session token, for temporary credentials.
     token: Option<SecretKey>,
 }
@@ -74,7 +74,7 @@ impl KeyCache {
         let open = Arc::new(OpenKey {
             generation,
             record,
-            secret,
+            secret: SigningKeys::new(secret),
             token,
         });
         let mut entries = self.lock();
@@ -154,7 +154,7 @@ pub fn authenticate_claim(
         return Err(AuthnError::UnknownKey);
     }
     let now = OffsetDateTime::now_utc();
-    sigv4::verify(parts, &claim, &key.secret, now).map_err(AuthnError::Signature)?;
+    sigv4::verify_memoized(parts, &claim, &key.secret, now).map_err(AuthnError::Signature)?;
 
     let session = match (&record.session, &key.token) {
         (None, _) => {

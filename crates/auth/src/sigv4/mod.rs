@@ -42,7 +42,7 @@ pub use canonical::{canonical_request, string_to_sign, CanonicalUri, UriEncoding
 pub use error::{SigV4Error, WireProtocol, SIGNATURE_MISMATCH_MESSAGE};
 pub use parse::parse;
 pub use sign::{sign, Signer};
-pub use verify::{verify, verify_with, VerifyOptions};
+pub use verify::{verify, verify_memoized, verify_with, SigningKeys, VerifyOptions};
 
 /// The only signing algorithm this crate accepts (SigV4A is not supported).
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
