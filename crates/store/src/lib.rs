@@ -19,6 +19,7 @@
 //! stores what it is given and answers the queries it is asked.
 
 pub mod backend;
+mod codec;
 pub mod conformance;
 mod events;
 pub mod sqlite;

@@ -399,7 +399,7 @@ impl WriteConn for SqliteWriter {
             e.access_key_id,
             e.management,
             resources,
-            e.record
+            crate::codec::encode(&e.record)
         ])
         .map_err(db)?;
         let seq = self.conn.last_insert_rowid();
@@ -621,7 +621,9 @@ fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
             access_key_id: r.get(9)?,
             management: r.get(10)?,
             resources: serde_json::from_str(&resources).unwrap_or_default(),
-            record: r.get(12)?,
+            record: crate::codec::decode(r.get_ref(12)?).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Blob, e.into())
+            })?,
         },
     })
 }
