@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS events (
     access_key_id TEXT,
     management    INTEGER NOT NULL,
     resources     TEXT NOT NULL,
-    record        TEXT NOT NULL
+    record        TEXT NOT NULL  -- the JSON, or a BLOB of it compressed (codec.rs)
 );
 
 CREATE TABLE IF NOT EXISTS event_resources (
