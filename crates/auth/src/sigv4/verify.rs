@@ -134,11 +134,6 @@ impl SigningKeys {
         }
     }
 
-    /// The secret access key itself.
-    pub fn secret(&self) -> &SecretKey {
-        &self.secret
-    }
-
     fn for_scope(&self, claim: &Claim) -> Result<Zeroizing<[u8; 32]>, SigV4Error> {
         // A panic while holding the lock leaves either a whole entry or none.
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
