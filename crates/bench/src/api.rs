@@ -246,6 +246,8 @@ struct Round {
     audited: f64,
     audited_cpu: f64,
     generator_cpu: f64,
+    /// The `--compare` binary's throughput and server CPU per call.
+    compared: Option<(f64, f64)>,
 }
 
 pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Result<Section, Error> {
@@ -270,6 +272,23 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     eprintln!("api: starting {} on {}", bin.display(), data.display());
     let mut srv = server::start_billtrail(bin, &data).await?;
     let pid = srv.proc.pid();
+    let compared_tmp;
+    let mut compared = match &args.compare {
+        Some(other) => {
+            compared_tmp = tempfile::Builder::new()
+                .prefix("billtrail-bench-api-compare-")
+                .tempdir()
+                .map_err(|e| format!("temporary directory: {e}"))?;
+            let data = compared_tmp.path().join("data");
+            eprintln!(
+                "api: starting {} on {} to compare",
+                other.display(),
+                data.display()
+            );
+            Some(server::start_billtrail(other, &data).await?)
+        }
+        None => None,
+    };
     let (mut bare, bare_endpoint) = server::start_bare()?;
     let bare_creds = Arc::new(Credentials {
         access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
@@ -292,19 +311,34 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
         check(&mut s, "bare axum", &st);
         let bare_rate = st.rate();
 
+        // The compared binary goes first in every other round, so neither always follows the
+        // bare handler.
+        let mut other = None;
+        if let Some(o) = compared.as_mut().filter(|_| round % 2 == 0) {
+            other =
+                Some(compare_phase(&mut s, o, round, rounds, conns, warmup, window, memo).await?);
+        }
         eprintln!("api: round {round}/{rounds}: billtrail, closed loop for {secs} s");
         let (cpu0, own0) = (srv.proc.cpu()?, server::own_cpu()?);
         let st = closed_loop(&srv.endpoint, &srv.creds, conns, warmup, window, memo).await?;
         let (cpu1, own1) = (srv.proc.cpu()?, server::own_cpu()?);
         check(&mut s, "billtrail closed loop", &st);
+        if let Some(o) = compared.as_mut().filter(|_| round % 2 == 1) {
+            other =
+                Some(compare_phase(&mut s, o, round, rounds, conns, warmup, window, memo).await?);
+        }
         results.push(Round {
             bare: bare_rate,
             bare_cpu,
             audited: st.rate(),
             audited_cpu: cpu_per_call(cpu0, cpu1, st.ok_total),
             generator_cpu: cpu_per_call(own0, own1, st.ok_total),
+            compared: other,
         });
         a.merge(st)?;
+    }
+    if let Some(mut o) = compared.take() {
+        o.proc.kill9()?;
     }
     let writer1 = writer_counters(&srv.endpoint).await?;
     bare.kill9()?;
@@ -333,6 +367,45 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     let cpu2 = srv.proc.cpu()?;
     check(&mut s, "billtrail open loop", &c);
     let rss = srv.proc.peak_rss()?;
+    if let Some(other) = &args.compare {
+        let paired: Vec<f64> = results
+            .iter()
+            .filter_map(|r| Some(100.0 * r.compared?.0 / r.audited.max(1.0)))
+            .collect();
+        s.notes.push(format!(
+            "compared with {}: rounds (billtrail, compared, compared / billtrail): {}",
+            other.display(),
+            results
+                .iter()
+                .zip(&paired)
+                .map(|(r, q)| format!(
+                    "{:.0}, {:.0}, {q:.1} %",
+                    r.audited,
+                    r.compared.map_or(0.0, |c| c.0)
+                ))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        let compared_of = |f: fn((f64, f64)) -> f64| {
+            median(
+                &results
+                    .iter()
+                    .filter_map(|r| r.compared.map(f))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        s.push(Figure::new(
+            "api.compared.calls_per_s",
+            compared_of(|c| c.0),
+            "calls/s",
+        ));
+        s.push(Figure::new(
+            "api.compared.server_cpu_per_call",
+            compared_of(|c| c.1),
+            "us/call",
+        ));
+        s.push(Figure::new("api.compared_vs_audited", median(&paired), "%"));
+    }
 
     // Durability and auditing: kill -9, then count what is on disk.
     srv.proc.kill9()?;
@@ -450,6 +523,29 @@ pub async fn run(bin: &std::path::Path, common: &Common, args: &ApiArgs) -> Resu
     ));
     drop(tmp);
     Ok(s)
+}
+
+/// One closed-loop phase against the `--compare` binary: its rate and server CPU per call.
+#[allow(clippy::too_many_arguments)]
+async fn compare_phase(
+    s: &mut Section,
+    o: &mut server::Billtrail,
+    round: usize,
+    rounds: usize,
+    conns: usize,
+    warmup: Duration,
+    window: Duration,
+    memo: bool,
+) -> Result<(f64, f64), Error> {
+    eprintln!(
+        "api: round {round}/{rounds}: compared billtrail, closed loop for {} s",
+        window.as_secs()
+    );
+    let cpu0 = o.proc.cpu()?;
+    let st = closed_loop(&o.endpoint, &o.creds, conns, warmup, window, memo).await?;
+    let cpu = cpu_per_call(cpu0, o.proc.cpu()?, st.ok_total);
+    check(s, "compared billtrail closed loop", &st);
+    Ok((st.rate(), cpu))
 }
 
 /// The store writer's `(transactions, jobs)` counters, from the server's `/metrics`.

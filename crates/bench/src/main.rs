@@ -98,6 +98,11 @@ pub struct ApiArgs {
     /// Sign every request from scratch instead of memoizing the signed headers per second.
     #[arg(long)]
     pub sign_every_request: bool,
+    /// Another `billtrail` binary (an experiment, an older build) measured in the same rounds,
+    /// taking turns with the benchmarked one: its throughput next to theirs, paired round by
+    /// round, says more than two runs minutes apart on a machine whose speed drifts.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
 }
 
 #[derive(Args, Clone, Debug)]
