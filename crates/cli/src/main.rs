@@ -119,6 +119,7 @@ fn serve(data_dir: PathBuf, listen: Option<String>, config: Option<PathBuf>) -> 
     }
     let config = raw.validate(data_dir).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
