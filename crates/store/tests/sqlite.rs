@@ -169,3 +169,60 @@ async fn the_log_stays_bounded_under_steady_writes() {
         "the log grew to {size} bytes after {written} bytes written"
     );
 }
+
+/// Jobs queued while a transaction runs join it, up to `max_batch`: 40 jobs, 39 of them queued
+/// while a slow one runs, take exactly 40 / 8 transactions (not one for the slow job alone and
+/// then five more), and every one of them commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_jobs_join_the_running_transaction_up_to_max_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (w, r) = sqlite::open(dir.path()).expect("open");
+    let store = Store::new(
+        Box::new(w),
+        Arc::new(r),
+        WriterOptions {
+            max_batch: 8,
+            queue: 1024,
+        },
+    );
+    let before = store.writer_stats();
+    let (started_tx, started) = std::sync::mpsc::channel::<()>();
+    let slow = {
+        let s = store.clone();
+        tokio::spawn(async move {
+            s.transact(move |t| {
+                let _ = started_tx.send(());
+                std::thread::sleep(Duration::from_millis(300));
+                t.put(&Key::new("444444444444", "joined", "slow"), &0u64)
+            })
+            .await
+        })
+    };
+    started.recv().expect("the slow job runs");
+    let mut tasks = Vec::new();
+    for n in 1..=39u64 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = n.to_string();
+            s.transact(move |t| t.put(&Key::new("444444444444", "joined", &id), &n))
+                .await
+        }));
+    }
+    // Every job is queued well before the slow one ends.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    slow.await.expect("task").expect("slow job commits");
+    for t in tasks {
+        t.await.expect("task").expect("job commits");
+    }
+    let after = store.writer_stats();
+    assert_eq!(after.jobs - before.jobs, 40);
+    assert_eq!(after.transactions - before.transactions, 5);
+    assert_eq!(
+        store
+            .read()
+            .scan("444444444444", "joined")
+            .expect("scan")
+            .len(),
+        40
+    );
+}
