@@ -6,6 +6,10 @@
 //! indexes for `LookupEvents`. Field order follows CloudTrail's own records, since some parsers
 //! and many people read them in that order.
 //!
+//! A record can also be built in two steps: [`Capture::prepare`] before the call runs (all but
+//! the outcome, serialized), then [`Prepared::finish`] with the outcome. [`capture`] is the two
+//! steps at once, so both ways write the same bytes.
+//!
 //! Invariants: `eventTime` has no fractional seconds; `eventID` is a UUID; `readOnly` is a JSON
 //! boolean; `userAgent`, `errorCode` and `errorMessage` are cut at 1 KB; secrets never reach the
 //! record (callers pass parameters already redacted by the protocol model, and a second pass
@@ -18,7 +22,7 @@ mod identity;
 mod record;
 
 pub use identity::{aws_account_identity, user_identity};
-pub use record::{Record, Resource, TlsDetails, UserIdentity};
+pub use record::{Resource, TlsDetails, UserIdentity};
 
 use billtrail_auth::principal::Principal;
 use billtrail_store::NewEvent;
@@ -80,7 +84,8 @@ pub enum Outcome<'a> {
     },
 }
 
-/// Everything a record says about one call (or one service event).
+/// What a record says about one call (or one service event) that is known before it runs:
+/// everything but its outcome and the resources it touched.
 #[derive(Debug, Clone)]
 pub struct Capture<'a> {
     pub principal: &'a Principal,
@@ -88,8 +93,6 @@ pub struct Capture<'a> {
     pub call: CallInfo<'a>,
     /// `None` when the request could not be read at all.
     pub request_parameters: Option<Value>,
-    pub outcome: Outcome<'a>,
-    pub resources: Vec<Resource>,
     /// `serviceEventDetails` of an `AwsServiceEvent`.
     pub service_event_details: Option<Value>,
     /// Set when the same action is recorded in several accounts.
@@ -101,116 +104,144 @@ pub struct Capture<'a> {
 }
 
 impl<'a> Capture<'a> {
-    /// A capture with no resources, details or shared id, at the current time.
+    /// A capture with no details or shared id, at the current time.
     pub fn new(
         principal: &'a Principal,
         origin: &'a Origin,
         call: CallInfo<'a>,
         request_parameters: Option<Value>,
-        outcome: Outcome<'a>,
     ) -> Self {
         Capture {
             principal,
             origin,
             call,
             request_parameters,
-            outcome,
-            resources: Vec::new(),
             service_event_details: None,
             shared_event_id: None,
             user_identity: None,
             now: OffsetDateTime::now_utc(),
         }
     }
-}
 
-/// Builds the record of one call and the row that stores it.
-pub fn capture(c: Capture<'_>) -> NewEvent {
-    let Capture {
-        principal,
-        origin,
-        call,
-        request_parameters,
-        outcome,
-        resources,
-        service_event_details,
-        shared_event_id,
-        user_identity: identity_override,
-        now,
-    } = c;
-    let event_time = now.unix_timestamp();
-    // A version-7 UUID (RFC 9562): unique like CloudTrail's, and ordered by time, so the store's
-    // eventID index grows at its right edge instead of touching a random page per record.
-    let event_id = uuid::Uuid::now_v7().to_string();
-    let (error_code, error_message, response_elements) = match outcome {
-        Outcome::Success { response } => {
-            // CloudTrail leaves responseElements null for read-only calls.
-            let response = if call.read_only {
-                None
-            } else {
-                response.map(|mut r| {
-                    scrub_in_place(&mut r);
-                    r
-                })
-            };
-            (None, None, response.unwrap_or(Value::Null))
-        }
-        Outcome::Failure { code, message } => (Some(cut(code)), Some(cut(message)), Value::Null),
-    };
-    let record = Record {
-        event_version: "1.11",
-        user_identity: identity_override.unwrap_or_else(|| user_identity(principal)),
-        event_time: format_time(event_time),
-        event_source: call.event_source.to_string(),
-        event_name: call.event_name.to_string(),
-        aws_region: call.region.to_string(),
-        source_ip_address: origin.source_ip.clone(),
-        user_agent: origin.user_agent.as_deref().map(cut),
-        error_code,
-        error_message,
-        request_parameters: request_parameters
+    /// Builds and serializes every part of the record the outcome does not decide (identity,
+    /// times, IDs, the request's parameters: most of a record's work). Then
+    /// [`Prepared::finish`] adds the outcome.
+    pub fn prepare(self) -> Prepared {
+        let Capture {
+            principal,
+            origin,
+            call,
+            request_parameters,
+            service_event_details,
+            shared_event_id,
+            user_identity: identity_override,
+            now,
+        } = self;
+        let event_time = now.unix_timestamp();
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let identity = identity_override.unwrap_or_else(|| user_identity(principal));
+        let head = record::Head {
+            event_version: "1.11",
+            user_identity: &identity,
+            event_time: &format_time(event_time),
+            event_source: call.event_source,
+            event_name: call.event_name,
+            aws_region: call.region,
+            source_ip_address: &origin.source_ip,
+            user_agent: origin.user_agent.as_deref().map(cut),
+        };
+        let params = request_parameters
             .map(|mut p| {
                 scrub_in_place(&mut p);
                 p
             })
-            .unwrap_or(Value::Null),
-        response_elements,
-        request_id: (!call.request_id.is_empty()).then(|| call.request_id.to_string()),
-        event_id: event_id.clone(),
-        read_only: call.read_only,
-        resources: if resources.is_empty() {
-            None
-        } else {
-            Some(resources.clone())
-        },
-        event_type: origin.event_type.as_str(),
-        management_event: true,
-        recipient_account_id: call.recipient_account_id.to_string(),
-        shared_event_id,
-        service_event_details,
-        event_category: "Management",
-        tls_details: origin.tls.clone(),
-    };
-    NewEvent {
-        account_id: call.recipient_account_id.to_string(),
-        region: call.region.to_string(),
-        event_time,
-        event_id,
-        event_name: call.event_name.to_string(),
-        event_source: call.event_source.to_string(),
-        read_only: call.read_only,
-        username: principal.lookup_username(),
-        access_key_id: principal.access_key_id.clone(),
-        resources: resources
-            .into_iter()
-            .map(|r| (r.resource_type, r.arn))
-            .collect(),
-        management: true,
-        record: record.to_json(),
+            .unwrap_or(Value::Null);
+        let ids = record::Ids {
+            request_id: (!call.request_id.is_empty()).then_some(call.request_id),
+            event_id: &event_id,
+            read_only: call.read_only,
+        };
+        let tail = record::Tail {
+            event_type: origin.event_type.as_str(),
+            management_event: true,
+            recipient_account_id: call.recipient_account_id,
+            shared_event_id: shared_event_id.as_deref(),
+            service_event_details: service_event_details.as_ref(),
+            event_category: "Management",
+            tls_details: origin.tls.as_ref(),
+        };
+        let parts = record::Parts::new(&head, &params, &ids, &tail);
+        Prepared {
+            parts,
+            read_only: call.read_only,
+            event: NewEvent {
+                account_id: call.recipient_account_id.to_string(),
+                region: call.region.to_string(),
+                event_time,
+                event_id,
+                event_name: call.event_name.to_string(),
+                event_source: call.event_source.to_string(),
+                read_only: call.read_only,
+                username: principal.lookup_username(),
+                access_key_id: principal.access_key_id.clone(),
+                resources: Vec::new(),
+                management: true,
+                record: String::new(),
+            },
+        }
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ`, the only form CloudTrail (and AWS's own log readers) use.
+/// A record with everything but its outcome already built (see [`Capture::prepare`]).
+///
+/// Calls that change state build their record inside the store's transaction, on the one thread
+/// that writes; preparing it beforehand, on the request's thread, leaves that thread only the
+/// outcome to add.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    parts: record::Parts,
+    read_only: bool,
+    event: NewEvent,
+}
+
+impl Prepared {
+    /// The record of the call, now that its outcome and the resources it touched are known.
+    pub fn finish(self, outcome: Outcome<'_>, resources: Vec<Resource>) -> NewEvent {
+        let Prepared {
+            parts,
+            read_only,
+            mut event,
+        } = self;
+        let (error, response) = match outcome {
+            Outcome::Success { response } => {
+                // A read's answer is never recorded (it may be large, and it is not a change).
+                let response = response.filter(|_| !read_only).map(|mut r| {
+                    scrub_in_place(&mut r);
+                    r
+                });
+                (None, response)
+            }
+            Outcome::Failure { code, message } => (Some((cut(code), cut(message))), None),
+        };
+        event.record = parts.finish(error, response.as_ref().unwrap_or(&Value::Null), &resources);
+        event.resources = resources
+            .into_iter()
+            .map(|r| (r.resource_type, r.arn))
+            .collect();
+        event
+    }
+
+    /// The request's parameters as the record holds them (secrets hidden).
+    pub fn request_parameters(&self) -> Value {
+        self.parts.request_parameters()
+    }
+}
+
+/// Builds the record of one call and the row that stores it.
+pub fn capture(c: Capture<'_>, outcome: Outcome<'_>, resources: Vec<Resource>) -> NewEvent {
+    c.prepare().finish(outcome, resources)
+}
+
 pub fn format_time(unix: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -225,16 +256,16 @@ pub fn format_time(unix: i64) -> String {
 }
 
 /// Cuts a string at 1 KB (on a character boundary), CloudTrail's limit for these fields.
-fn cut(s: &str) -> String {
+fn cut(s: &str) -> &str {
     const MAX: usize = 1024;
     if s.len() <= MAX {
-        return s.to_string();
+        return s;
     }
     let mut end = MAX;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 /// Member names that always hold secrets, whatever the operation. The protocol model's
@@ -317,10 +348,9 @@ mod tests {
             &o,
             call(false),
             Some(json!({"city": "Seattle", "districtOrCounty": null})),
-            Outcome::Success { response: None },
         );
         c.now = at;
-        let ev = capture(c);
+        let ev = capture(c, Outcome::Success { response: None }, Vec::new());
         let r: serde_json::Map<String, Value> = serde_json::from_str(&ev.record).expect("json");
         let keys: Vec<&str> = r.keys().map(|k| k.as_str()).collect();
         assert_eq!(
@@ -360,20 +390,92 @@ mod tests {
         assert_eq!(ev.event_time, 1_527_698_644);
     }
 
+    /// With every optional field present, each is where CloudTrail puts it, once, and the parts
+    /// join into one valid JSON object with the values given.
+    #[test]
+    fn every_field_in_order_when_all_are_present() {
+        let p = Principal::root("111122223333", Some("AKIAEXAMPLE".into()));
+        let mut o = origin();
+        o.tls = Some(TlsDetails {
+            tls_version: "TLSv1.3".into(),
+            cipher_suite: "TLS_AES_128_GCM_SHA256".into(),
+            client_provided_host_header: "localhost".into(),
+        });
+        let mut c = Capture::new(&p, &o, call(false), Some(json!({"a": "}\",\"x\":{"})));
+        c.shared_event_id = Some("shared".into());
+        c.service_event_details = Some(json!({"k": [1, 2]}));
+        let prepared = c.prepare();
+        assert_eq!(prepared.request_parameters(), json!({"a": "}\",\"x\":{"}));
+        let ev = prepared.finish(
+            Outcome::Failure {
+                code: "AccessDenied",
+                message: "no \"quotes\" please",
+            },
+            vec![Resource {
+                arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/t".into(),
+                account_id: "111122223333".into(),
+                resource_type: Some("AWS::CloudTrail::Trail".into()),
+            }],
+        );
+        let r: serde_json::Map<String, Value> = serde_json::from_str(&ev.record).expect("json");
+        let keys: Vec<&str> = r.keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "eventVersion",
+                "userIdentity",
+                "eventTime",
+                "eventSource",
+                "eventName",
+                "awsRegion",
+                "sourceIPAddress",
+                "userAgent",
+                "errorCode",
+                "errorMessage",
+                "requestParameters",
+                "responseElements",
+                "requestID",
+                "eventID",
+                "readOnly",
+                "resources",
+                "eventType",
+                "managementEvent",
+                "recipientAccountId",
+                "sharedEventID",
+                "serviceEventDetails",
+                "eventCategory",
+                "tlsDetails"
+            ]
+        );
+        assert_eq!(r["errorMessage"], "no \"quotes\" please");
+        assert_eq!(r["requestParameters"], json!({"a": "}\",\"x\":{"}));
+        assert_eq!(r["resources"][0]["type"], "AWS::CloudTrail::Trail");
+        assert_eq!(r["serviceEventDetails"], json!({"k": [1, 2]}));
+        assert_eq!(r["tlsDetails"]["tlsVersion"], "TLSv1.3");
+        assert_eq!(r["eventID"], ev.event_id.as_str());
+        assert_eq!(
+            ev.resources,
+            [(
+                Some("AWS::CloudTrail::Trail".to_string()),
+                "arn:aws:cloudtrail:us-east-1:111122223333:trail/t".to_string()
+            )]
+        );
+        // Compact, like CloudTrail's own: re-serializing changes nothing.
+        assert_eq!(serde_json::to_string(&r).expect("json"), ev.record);
+    }
+
     #[test]
     fn failure_carries_error_and_null_response() {
         let p = Principal::root("111122223333", None);
         let o = origin();
-        let ev = capture(Capture::new(
-            &p,
-            &o,
-            call(false),
-            None,
+        let ev = capture(
+            Capture::new(&p, &o, call(false), None),
             Outcome::Failure {
                 code: "ValidationException",
                 message: "bad",
             },
-        ));
+            Vec::new(),
+        );
         let r: Value = serde_json::from_str(&ev.record).expect("json");
         assert_eq!(r["errorCode"], "ValidationException");
         assert_eq!(r["errorMessage"], "bad");
@@ -385,15 +487,18 @@ mod tests {
     fn read_only_calls_record_no_response_and_secrets_are_scrubbed() {
         let p = Principal::root("111122223333", None);
         let o = origin();
-        let ev = capture(Capture::new(
-            &p,
-            &o,
-            call(true),
-            Some(json!({"nested": [{"Password": "hunter2"}], "newPassword": "x"})),
+        let ev = capture(
+            Capture::new(
+                &p,
+                &o,
+                call(true),
+                Some(json!({"nested": [{"Password": "hunter2"}], "newPassword": "x"})),
+            ),
             Outcome::Success {
                 response: Some(json!({"a": 1})),
             },
-        ));
+            Vec::new(),
+        );
         assert!(!ev.record.contains("hunter2"));
         let r: Value = serde_json::from_str(&ev.record).expect("json");
         assert_eq!(r["requestParameters"]["nested"][0]["Password"], HIDDEN);
@@ -406,13 +511,11 @@ mod tests {
         let mut o = origin();
         o.user_agent = Some("é".repeat(1000));
         let p = Principal::root("111122223333", None);
-        let ev = capture(Capture::new(
-            &p,
-            &o,
-            call(true),
-            None,
+        let ev = capture(
+            Capture::new(&p, &o, call(true), None),
             Outcome::Success { response: None },
-        ));
+            Vec::new(),
+        );
         let r: Value = serde_json::from_str(&ev.record).expect("json");
         let ua = r["userAgent"].as_str().expect("ua");
         assert!(ua.len() <= 1024 && ua.len() >= 1022);

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use billtrail_audit::{
-    aws_account_identity, capture, CallInfo, Capture, Origin, Outcome, Resource,
+    aws_account_identity, CallInfo, Capture, Origin, Outcome, Prepared, Resource,
 };
 use billtrail_auth::principal::Principal;
 use billtrail_protocol::ApiError;
@@ -72,6 +72,13 @@ impl Audit {
         shared_event_id: Option<String>,
         recipient: Option<String>,
     ) -> NewEvent {
+        let prepared = self.prepare(shared_event_id, recipient);
+        self.finish(prepared, outcome, resources)
+    }
+
+    /// Everything of the record that the outcome does not decide (see [`Capture::prepare`]).
+    /// Takes the `requestParameters`.
+    fn prepare(&mut self, shared_event_id: Option<String>, recipient: Option<String>) -> Prepared {
         let call = CallInfo {
             event_source: self.op.service.event_source(),
             event_name: self.op.name,
@@ -80,6 +87,21 @@ impl Audit {
             request_id: &self.request_id,
             recipient_account_id: recipient.as_deref().unwrap_or(&self.principal.account_id),
         };
+        let mut c = Capture::new(&self.principal, &self.origin, call, self.params.take());
+        c.shared_event_id = shared_event_id;
+        if recipient.is_some() {
+            c.user_identity = Some(aws_account_identity(&self.principal));
+        }
+        c.prepare()
+    }
+
+    /// The record, from its prepared part and the call's outcome.
+    fn finish(
+        &self,
+        prepared: Prepared,
+        outcome: &Result<Value, ApiError>,
+        resources: Vec<Resource>,
+    ) -> NewEvent {
         let service = self.op.service;
         let model = service.model();
         // The record shows the error as the wire spells it (Query services have their own codes).
@@ -104,19 +126,7 @@ impl Audit {
                 message: &e.message,
             },
         };
-        let mut c = Capture::new(
-            &self.principal,
-            &self.origin,
-            call,
-            self.params.take(),
-            outcome,
-        );
-        c.resources = resources;
-        c.shared_event_id = shared_event_id;
-        if recipient.is_some() {
-            c.user_identity = Some(aws_account_identity(&self.principal));
-        }
-        capture(c)
+        prepared.finish(outcome, resources)
     }
 }
 
@@ -249,6 +259,10 @@ async fn run_write(
             return outcome;
         }
     };
+    // The record is built here, on the request's thread, but for the outcome: the writer thread
+    // that runs the transaction serves every call, and building records was a sixth of its time.
+    let mut audit = audit;
+    let prepared = audit.prepare(None, None);
     let env2 = env.clone();
     let outcome = env
         .store
@@ -265,8 +279,17 @@ async fn run_write(
                 wake = cx.wakes_workers();
                 out
             })?;
-            for event in audit.events(&outcome, resources, other) {
-                txn.append(&event)?;
+            match other {
+                None => {
+                    txn.append(&audit.finish(prepared, &outcome, resources))?;
+                }
+                // Recorded in another account as well (rare): both records are built here.
+                Some(_) => {
+                    audit.params = Some(prepared.request_parameters());
+                    for event in audit.events(&outcome, resources, other) {
+                        txn.append(&event)?;
+                    }
+                }
             }
             Ok((outcome, wake))
         })

@@ -475,19 +475,13 @@ fn complete_one(t: &mut Txn<'_>, request_id: &str) -> Result<bool, StoreError> {
         request_id: "",
         recipient_account_id: &p.management_account_id,
     };
-    let mut c = Capture::new(
-        &service,
-        &origin,
-        call,
-        None,
-        Outcome::Success { response: None },
-    );
+    let mut c = Capture::new(&service, &origin, call, None);
     let mut details = serde_json::to_value(&status).unwrap_or_default();
     // The account name is sensitive in Organizations' model, as it is in CreateAccount's record.
     details["AccountName"] = json!(billtrail_audit::HIDDEN);
     c.service_event_details =
         Some(json!({ "createAccountStatus": billtrail_protocol::lower_camel_keys(&details) }));
-    t.append(&capture(c))?;
+    t.append(&capture(c, Outcome::Success { response: None }, Vec::new()))?;
     Ok(true)
 }
 
