@@ -313,7 +313,20 @@ mod tests {
         assert!(k.public_key.starts_with("MIIBCgKCAQEA"), "{}", k.public_key);
         let der = B64.decode(&k.public_key).unwrap();
         assert_eq!(k.fingerprint, fingerprint(&der));
-        assert!(!k.private_key_sealed.contains("MII"));
+        // Sealed: the private key's DER (base64) is nowhere in what is stored. (Sealed text is
+        // random base64, so it may hold any three letters such as "MII" by chance; a window of
+        // 32 characters of the key it cannot.)
+        let private = vault.open(&k.private_key_sealed).unwrap();
+        assert!(private.expose().starts_with("MII"));
+        for window in private
+            .expose()
+            .as_bytes()
+            .chunks(32)
+            .filter(|w| w.len() == 32)
+        {
+            let window = std::str::from_utf8(window).unwrap();
+            assert!(!k.private_key_sealed.contains(window));
+        }
         let s = signer(&vault, &k).unwrap();
         let sig = s.sign_hex(b"hello");
         assert_eq!(sig.len(), 512);
