@@ -175,18 +175,21 @@ pub async fn dispatch(
         params,
     };
     match checked {
-        Err(e) => {
-            let outcome = Err(e);
-            let event = { audit }.event(&outcome, Vec::new(), None, None);
-            env.store
-                .transact(move |txn| txn.append(&event))
-                .await
-                .map_err(store_failed)?;
-            outcome
-        }
+        Err(e) => refused(&env, audit, e).await,
         Ok(input) if op.read_only => run_read(env, audit, input).await,
         Ok(input) => run_write(env, audit, input).await,
     }
+}
+
+/// Records a call that failed before its handler ran, and answers its error.
+async fn refused(env: &Env, audit: Audit, e: ApiError) -> Result<Value, ApiError> {
+    let outcome = Err(e);
+    let event = { audit }.event(&outcome, Vec::new(), None, None);
+    env.store
+        .transact(move |txn| txn.append(&event))
+        .await
+        .map_err(store_failed)?;
+    outcome
 }
 
 async fn run_read(
@@ -198,7 +201,7 @@ async fn run_read(
     let (outcome, audit, resources, other) = tokio::task::spawn_blocking(move || {
         let mut state = ReadOnly(env2.store.read().as_ref());
         let mut cx = Context::new(&env2, &audit.principal, &audit.region, &mut state);
-        let outcome = (audit.op.handler)(&mut cx, input);
+        let outcome = (audit.op.decode)(input).and_then(|input| (audit.op.handler)(&mut cx, input));
         let resources = cx.take_resources();
         let other = cx.take_also_recorded_in();
         (outcome, audit, resources, other)
@@ -249,15 +252,12 @@ async fn run_write(
 ) -> Result<Value, ApiError> {
     let bucket = match check_bucket(&env, audit.op, &input).await {
         Ok(b) => b,
-        Err(e) => {
-            let outcome = Err(e);
-            let event = { audit }.event(&outcome, Vec::new(), None, None);
-            env.store
-                .transact(move |txn| txn.append(&event))
-                .await
-                .map_err(store_failed)?;
-            return outcome;
-        }
+        Err(e) => return refused(&env, audit, e).await,
+    };
+    // Read here rather than in the transaction, like the record below.
+    let input = match (audit.op.decode)(input) {
+        Ok(input) => input,
+        Err(e) => return refused(&env, audit, e).await,
     };
     // The record is built here, on the request's thread, but for the outcome: the writer thread
     // that runs the transaction serves every call, and building records was a sixth of its time.

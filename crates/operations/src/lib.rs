@@ -41,18 +41,39 @@ use serde_json::{Map, Value};
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Empty {}
 
-/// The erased form every handler is stored as.
-pub(crate) type Handler = fn(&mut Context<'_>, Map<String, Value>) -> Result<Value, ApiError>;
+/// An input read into its handler's type ([`decode`]), erased so that every table entry has the
+/// same shape.
+pub(crate) type Input = Box<dyn std::any::Any + Send>;
 
-/// Runs a typed handler on an input that has passed model validation.
-pub(crate) fn typed<I: DeserializeOwned, O: Serialize>(
-    cx: &mut Context<'_>,
+/// The erased form every input reader is stored as.
+pub(crate) type Decoder = fn(Map<String, Value>) -> Result<Input, ApiError>;
+
+/// The erased form every handler is stored as.
+pub(crate) type Handler = fn(&mut Context<'_>, Input) -> Result<Value, ApiError>;
+
+/// Reads an input that has passed model validation into the type `handler` takes. Kept apart
+/// from running the handler so that it happens on the request's thread, not in the store's
+/// transaction, which one thread runs for every call.
+pub(crate) fn decode<I: DeserializeOwned + Send + 'static, O>(
+    _handler: fn(&mut Context<'_>, I) -> Result<O, ApiError>,
     input: Map<String, Value>,
-    handler: fn(&mut Context<'_>, I) -> Result<O, ApiError>,
-) -> Result<Value, ApiError> {
+) -> Result<Input, ApiError> {
     let input: I = serde_json::from_value(Value::Object(input))
         .map_err(|e| ApiError::serialization(format!("Could not read the request: {e}")))?;
-    let output = handler(cx, input)?;
+    Ok(Box::new(input))
+}
+
+/// Runs a typed handler on an input [`decode`]d for it.
+pub(crate) fn typed<I: 'static, O: Serialize>(
+    cx: &mut Context<'_>,
+    input: Input,
+    handler: fn(&mut Context<'_>, I) -> Result<O, ApiError>,
+) -> Result<Value, ApiError> {
+    let Ok(input) = input.downcast::<I>() else {
+        tracing::error!("an operation was given another operation's input");
+        return Err(ApiError::internal());
+    };
+    let output = handler(cx, *input)?;
     serde_json::to_value(output).map_err(|e| {
         tracing::error!(error = %e, "could not encode an operation's output");
         ApiError::internal()
@@ -69,6 +90,7 @@ macro_rules! op {
             read_only: $ro,
             action: $action,
             bucket_member: None,
+            decode: |input| $crate::decode($handler, input),
             handler: |cx, input| $crate::typed(cx, input, $handler),
         }
     };
@@ -79,6 +101,7 @@ macro_rules! op {
             read_only: $ro,
             action: $action,
             bucket_member: Some($member),
+            decode: |input| $crate::decode($handler, input),
             handler: |cx, input| $crate::typed(cx, input, $handler),
         }
     };

@@ -3,7 +3,7 @@
 use billtrail_protocol::{lower_camel_keys, ApiError, ServiceModel};
 use serde_json::{Map, Value};
 
-use crate::Handler;
+use crate::{Decoder, Handler};
 
 /// A service: one SigV4 signing name, one model, one CloudTrail event source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,6 +146,8 @@ pub struct OpSpec {
     /// synchronously inside the store's transaction), and the handler reads the answer with
     /// [`Context::bucket_exists`](crate::Context::bucket_exists).
     pub bucket_member: Option<&'static str>,
+    /// Reads the validated input into the handler's type.
+    pub(crate) decode: Decoder,
     pub(crate) handler: Handler,
 }
 
