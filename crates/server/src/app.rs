@@ -140,6 +140,51 @@ struct Handled {
     result: Result<Vec<u8>, ApiError>,
 }
 
+/// A request body over the limit (or one that could not be read).
+#[derive(Debug)]
+pub(crate) struct TooLarge;
+
+/// The most bytes of a too-large body read and dropped before it is answered, and for how long.
+const DRAIN_LIMIT: usize = 32 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads a request body of at most `limit` bytes.
+///
+/// A larger body is still read to its end and dropped (up to [`DRAIN_LIMIT`] bytes, for
+/// [`DRAIN_TIME`] at most) before the caller answers: the connection is closed after that
+/// answer, and a client still sending when it closes gets a reset instead of the 413 (the AWS
+/// CLI would report a connection error). Hand-written because `axum::body::to_bytes` drops
+/// the rest of the body as soon as the limit is passed.
+pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, TooLarge> {
+    use http_body_util::BodyExt;
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| TooLarge)?.into_data() else {
+            continue; // trailers
+        };
+        len += data.len();
+        if len > limit {
+            let drain = async {
+                while let Some(Ok(frame)) = body.frame().await {
+                    len += frame.data_ref().map_or(0, |d| d.len());
+                    if len > DRAIN_LIMIT {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            return Err(TooLarge);
+        }
+        chunks.push(data);
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => chunks.concat().into(),
+    })
+}
+
 async fn api(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -148,9 +193,9 @@ async fn api(
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, state.max_body_bytes).await {
+    let body = match read_body(body, state.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(TooLarge) => {
             let e = ApiError::new(
                 "RequestEntityTooLargeException",
                 413,

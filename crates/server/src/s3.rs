@@ -806,7 +806,7 @@ async fn serve(
         }
         _ => {}
     }
-    let body = axum::body::to_bytes(body, state.max_body_bytes)
+    let body = crate::app::read_body(body, state.max_body_bytes)
         .await
         .map_err(|_| S3Error::new("MaxMessageLengthExceeded", 400, "Your request was too big."))?;
     let principal = authenticate(state, parts, &body)?;
