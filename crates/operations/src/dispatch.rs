@@ -1,13 +1,17 @@
 //! The pipeline every call goes through, whatever the operation.
 //!
 //! ```text
-//! find op ─▶ validate input (model) ─▶ authorize ─▶ run handler ─▶ capture record ─▶ commit
+//! find op ─▶ validate input (model) ─▶ authorize ─▶ decode input ─▶ run handler ─▶ capture record ─▶ commit
 //! ```
 //!
 //! A write runs inside the store's group-commit transaction: the handler's changes and the
 //! record are written by the same job, and the handler's changes are rolled back (its savepoint)
-//! if it fails, while its failure record is still written. A read runs on a reader and then
-//! commits its record. Either way the answer is returned only after the record is durable.
+//! if it fails, while its failure record is still written. One thread runs every write's
+//! transaction, so all that can happen before it does, on the request's thread: the input is
+//! decoded into the handler's type and the record is prepared but for its outcome
+//! ([`Capture::prepare`]); the transaction runs the handler and finishes the record. A read runs
+//! on a reader and then commits its record. Either way the answer is returned only after the
+//! record is durable.
 
 use std::sync::Arc;
 
