@@ -173,7 +173,6 @@ impl<'a> Capture<'a> {
         let parts = record::Parts::new(&head, &params, &ids, &tail);
         Prepared {
             parts,
-            read_only: call.read_only,
             event: NewEvent {
                 account_id: call.recipient_account_id.to_string(),
                 region: call.region.to_string(),
@@ -200,18 +199,14 @@ impl<'a> Capture<'a> {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     parts: record::Parts,
-    read_only: bool,
     event: NewEvent,
 }
 
 impl Prepared {
     /// The record of the call, now that its outcome and the resources it touched are known.
     pub fn finish(self, outcome: Outcome<'_>, resources: Vec<Resource>) -> NewEvent {
-        let Prepared {
-            parts,
-            read_only,
-            mut event,
-        } = self;
+        let Prepared { parts, mut event } = self;
+        let read_only = event.read_only;
         let (error, response) = match outcome {
             Outcome::Success { response } => {
                 // A read's answer is never recorded (it may be large, and it is not a change).
